@@ -1,0 +1,88 @@
+//! A minimal AWS Lambda custom runtime: one blocking thread, no async executor.
+//!
+//! ```no_run
+//! use tiny_lambda::Context;
+//!
+//! #[derive(miniserde::Deserialize)]
+//! struct Request { name: String }
+//!
+//! #[derive(miniserde::Serialize)]
+//! struct Response { greeting: String }
+//!
+//! fn main() {
+//!     tiny_lambda::run(|req: Request, _ctx: &Context| {
+//!         Ok::<_, String>(Response { greeting: format!("Hello, {}!", req.name) })
+//!     })
+//! }
+//! ```
+//!
+//! Build that as a binary named `bootstrap`, zip it, deploy it on the
+//! `provided.al2023` runtime. Lambda starts the process; the process asks the
+//! Runtime API for an event, answers it, and asks again, until Lambda freezes
+//! or stops it.
+//!
+//! # Goals
+//!
+//! - **Small and fast to start.** Every cold start pays for the bytes Lambda
+//!   downloads and for the time from process start to the first request for an
+//!   event. Dependencies: ureq (HTTP/1.1, no TLS), miniserde (JSON), log and
+//!   env_logger. Nothing else.
+//! - **Correct against the Runtime API**, including its unhappy paths: every
+//!   status it can answer, malformed headers, panics, a failed init.
+//! - **Readable.** `src/` teaches how a Lambda runtime works, in one sitting.
+//! - **Sans-IO core.** The protocol is plain data in, plain data out, on `core`
+//!   and `alloc`; `std` is a thin shell behind the default `std` feature.
+//!
+//! # Non-goals
+//!
+//! - **Async handlers.** One invocation at a time is all Lambda ever sends to a
+//!   process; an executor would buy nothing but bytes. If your handler needs
+//!   async clients, use the official `lambda_runtime` crate.
+//! - **serde.** miniserde is a fraction of the code. If your types need serde's
+//!   attributes, use [`run_raw`] and parse with serde yourself.
+//! - **Response streaming and extensions APIs.** Different protocols; use
+//!   `lambda_runtime` for them.
+//! - **TLS.** The Runtime API is plain HTTP on the same host.
+//!
+//! # Reading order
+//!
+//! 1. [`protocol`]: the Runtime API as constants and pure functions.
+//! 2. [`context`]: what Lambda tells a handler, per invocation and per function.
+//! 3. [`error`]: the runtime's faults and the report a failure sends.
+//! 4. `client`: the one module that touches the network (ureq).
+//! 5. [`runtime`]: the loop, init, panics, the post-response hook.
+//! 6. `logging`: env_logger set up the way CloudWatch likes it.
+//! 7. [`emulator`] (feature `emulator`): a mock Runtime API for tests and benchmarks.
+//!
+//! # Features
+//!
+//! - `std` (default): the runtime shell. Without it, only the sans-IO core
+//!   builds, on any target with an allocator (`x86_64-unknown-none` is checked).
+//! - `env_logger` (default): install env_logger at start.
+//! - `emulator`: the mock Runtime API. `cli`: the `tiny-lambda` command.
+#![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod context;
+pub mod error;
+pub mod protocol;
+
+#[cfg(feature = "std")]
+mod client;
+#[cfg(feature = "std")]
+mod logging;
+#[cfg(feature = "std")]
+pub mod runtime;
+
+#[cfg(feature = "emulator")]
+pub mod emulator;
+
+pub use context::{ClientApplication, ClientContext, CognitoIdentity, Config, Context};
+pub use error::{Diagnostic, Error};
+#[cfg(feature = "std")]
+pub use runtime::{Runtime, run, run_raw};

@@ -1,0 +1,351 @@
+//! The Lambda Runtime API as plain data: its paths and header names, the pure
+//! functions that turn a `/next` answer into a [`Context`], and the ones that
+//! build what the runtime posts back ([`Post`]).
+//!
+//! Nothing here opens a socket or reads the environment: data in, data out, on
+//! `core` + `alloc`. The std shell ([`crate::client`]) moves the bytes. This is
+//! the module to hold against the AWS documentation ("Using the Lambda runtime
+//! API for custom runtimes"); the names below follow its order.
+
+use alloc::borrow::Cow;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use alloc::{format, vec};
+use miniserde::{Deserialize, Serialize, json};
+
+use crate::context::{Config, Context};
+use crate::error::{Diagnostic, Error};
+
+/// The one version of the Runtime API there is.
+pub const API_VERSION: &str = "2018-06-01";
+
+/// Header: the request id that names the invocation in every later post.
+pub const REQUEST_ID: &str = "Lambda-Runtime-Aws-Request-Id";
+/// Header: the deadline, in milliseconds since the Unix epoch.
+pub const DEADLINE_MS: &str = "Lambda-Runtime-Deadline-Ms";
+/// Header: the ARN the function was invoked with.
+pub const INVOKED_FUNCTION_ARN: &str = "Lambda-Runtime-Invoked-Function-Arn";
+/// Header: the AWS X-Ray tracing header.
+pub const TRACE_ID: &str = "Lambda-Runtime-Trace-Id";
+/// Header: the client context (JSON), for calls from the AWS Mobile SDK.
+pub const CLIENT_CONTEXT: &str = "Lambda-Runtime-Client-Context";
+/// Header: the Cognito identity (JSON), for calls from the AWS Mobile SDK.
+pub const COGNITO_IDENTITY: &str = "Lambda-Runtime-Cognito-Identity";
+/// Header: the tenant, for functions in tenant isolation mode.
+pub const TENANT_ID: &str = "Lambda-Runtime-Aws-Tenant-Id";
+/// Header: the per-invocation nonce, echoed back on `/response` and `/error`.
+pub const INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
+/// Header of `/error` and `/init/error`: `Category.Reason`.
+pub const FUNCTION_ERROR_TYPE: &str = "Lambda-Runtime-Function-Error-Type";
+/// Content type of the error body Lambda understands.
+pub const ERROR_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error+json";
+
+/// The base URL of the Runtime API from `AWS_LAMBDA_RUNTIME_API`.
+///
+/// Lambda sets `host:port`; `cargo lambda watch` sets a full URL with a path
+/// prefix (`http://127.0.0.1:9000/.rt`). Both work. There is no TLS: the API
+/// lives on the same host, so `https://` is refused rather than silently
+/// downgraded.
+///
+/// ```
+/// use tiny_lambda::protocol::base_url;
+/// assert_eq!(base_url("127.0.0.1:9001").unwrap(), "http://127.0.0.1:9001/2018-06-01/runtime");
+/// assert_eq!(base_url("http://127.0.0.1:9000/.rt/").unwrap(), "http://127.0.0.1:9000/.rt/2018-06-01/runtime");
+/// assert!(base_url("").is_err());
+/// ```
+pub fn base_url(api: &str) -> Result<String, Error> {
+    let bad = || Error::BadApiAddress(api.to_string());
+    let value = api.trim();
+    let rest = match value.split_once("://") {
+        Some(("http", rest)) => rest,
+        Some(_) => return Err(bad()),
+        None => value,
+    };
+    let (authority, prefix) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    // An authority must name a host and a port; a URL would silently go to
+    // port 80 otherwise, which is never where the Runtime API listens.
+    let (host, port) = authority.rsplit_once(':').ok_or_else(bad)?;
+    let port_ok = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+    let clean = |s: &str| s.bytes().all(|b| b.is_ascii_graphic() && !b"?#@".contains(&b));
+    if host.is_empty() || !port_ok || !clean(authority) || !clean(prefix) {
+        return Err(bad());
+    }
+    Ok(format!("http://{authority}{}/{API_VERSION}/runtime", prefix.trim_end_matches('/')))
+}
+
+/// `GET` this to wait for the next event.
+pub fn next_url(base: &str) -> String {
+    format!("{base}/invocation/next")
+}
+
+/// Turn the status and headers of a `/next` answer into the invocation's context.
+///
+/// `header` looks a header up by name, case-insensitively. A bad status or a
+/// missing request id is an [`Error`]; a malformed deadline, client context or
+/// identity is logged and left empty, because one odd header must not cost the
+/// invocation, let alone the process.
+pub fn parse_next<'h>(
+    status: u16,
+    header: &dyn Fn(&str) -> Option<&'h str>,
+    config: &Arc<Config>,
+) -> Result<Context, Error> {
+    if status != 200 {
+        return Err(Error::NextStatus(status));
+    }
+    let request_id = header(REQUEST_ID).map(str::trim).unwrap_or("");
+    if request_id.is_empty() {
+        return Err(Error::MissingRequestId);
+    }
+    // The id goes into a URL path; an id that would change the path must never
+    // reach `/invocation/{id}/response`.
+    if !request_id.bytes().all(is_path_safe) {
+        return Err(Error::BadRequestId(request_id.to_string()));
+    }
+    let deadline_ms = match header(DEADLINE_MS).map(|v| v.trim().parse::<u64>()) {
+        Some(Ok(ms)) => ms,
+        Some(Err(_)) => {
+            log::warn!("{request_id}: ignoring malformed {DEADLINE_MS} header");
+            0
+        }
+        None => 0,
+    };
+    let owned = |name: &str| header(name).map(str::to_string);
+    let client_context_raw = owned(CLIENT_CONTEXT);
+    let identity_raw = owned(COGNITO_IDENTITY);
+    Ok(Context {
+        client_context: parse_json_header(request_id, CLIENT_CONTEXT, client_context_raw.as_deref()),
+        identity: parse_json_header(request_id, COGNITO_IDENTITY, identity_raw.as_deref()),
+        request_id: request_id.to_string(),
+        deadline_ms,
+        invoked_function_arn: owned(INVOKED_FUNCTION_ARN).unwrap_or_default(),
+        xray_trace_id: owned(TRACE_ID),
+        client_context_raw,
+        identity_raw,
+        tenant_id: owned(TENANT_ID),
+        invocation_id: owned(INVOCATION_ID),
+        config: Arc::clone(config),
+    })
+}
+
+fn parse_json_header<T: Deserialize>(request_id: &str, name: &str, raw: Option<&str>) -> Option<T> {
+    let parsed = json::from_str(raw?).ok();
+    if parsed.is_none() {
+        log::warn!("{request_id}: {name} header is not the expected JSON; kept raw only");
+    }
+    parsed
+}
+
+/// RFC 3986 `pchar` minus `%`: characters that stand for themselves in a path segment.
+fn is_path_safe(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b)
+}
+
+/// One request the runtime sends, as data: where, which headers, what body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post<'a> {
+    /// Full URL of the endpoint.
+    pub url: String,
+    /// `Content-Type` of the body.
+    pub content_type: &'static str,
+    /// `Lambda-Runtime-Function-Error-Type`, on error reports only.
+    pub error_type: Option<String>,
+    /// `Lambda-Runtime-Invocation-Id`, echoed exactly when `/next` sent one.
+    pub invocation_id: Option<&'a str>,
+    /// The body, borrowed when it is the handler's own bytes.
+    pub body: Cow<'a, [u8]>,
+}
+
+/// The post that delivers a handler's result.
+pub fn response<'a>(base: &str, ctx: &'a Context, body: &'a [u8]) -> Post<'a> {
+    Post {
+        url: format!("{base}/invocation/{}/response", ctx.request_id),
+        content_type: "application/json",
+        error_type: None,
+        invocation_id: ctx.invocation_id.as_deref(),
+        body: Cow::Borrowed(body),
+    }
+}
+
+/// The post that reports a failed invocation.
+pub fn error<'a>(base: &str, ctx: &'a Context, diagnostic: &Diagnostic) -> Post<'a> {
+    Post {
+        url: format!("{base}/invocation/{}/error", ctx.request_id),
+        content_type: ERROR_CONTENT_TYPE,
+        error_type: Some(diagnostic.header_value()),
+        invocation_id: ctx.invocation_id.as_deref(),
+        body: Cow::Owned(error_body(diagnostic).into_bytes()),
+    }
+}
+
+/// The post that reports a failed initialisation; the process exits after it.
+pub fn init_error(base: &str, diagnostic: &Diagnostic) -> Post<'static> {
+    Post {
+        url: format!("{base}/init/error"),
+        content_type: ERROR_CONTENT_TYPE,
+        error_type: Some(diagnostic.header_value()),
+        invocation_id: None,
+        body: Cow::Owned(error_body(diagnostic).into_bytes()),
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    #[serde(rename = "errorMessage")]
+    error_message: &'a str,
+    #[serde(rename = "errorType")]
+    error_type: &'a str,
+    #[serde(rename = "stackTrace")]
+    stack_trace: Vec<String>,
+}
+
+/// The JSON body of `/error` and `/init/error`:
+/// `{"errorMessage":"...","errorType":"...","stackTrace":[]}`.
+///
+/// The stack trace stays empty: a release bootstrap has no symbols to walk.
+pub fn error_body(diagnostic: &Diagnostic) -> String {
+    json::to_string(&ErrorBody {
+        error_message: &diagnostic.error_message,
+        error_type: &diagnostic.error_type,
+        stack_trace: vec![],
+    })
+}
+
+/// Judge the API's answer to a post. `body` is what it said, for the log.
+///
+/// 202 is the documented success. A 4xx is about this one invocation (400 bad
+/// request id, 403 a second answer, 410 too late, 413 too large): the post is
+/// lost but the environment is fine. 5xx means the environment is broken.
+pub fn judge_post(status: u16, body: &str) -> Result<(), Error> {
+    match status {
+        200..=299 => Ok(()),
+        500..=599 => Err(Error::ApiFailed(status)),
+        _ => Err(Error::Refused { status, message: body.trim().to_string() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(table: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a str> {
+        |name| table.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+    }
+
+    fn parse(status: u16, table: &[(&str, &str)]) -> Result<Context, Error> {
+        parse_next(status, &lookup(table), &Arc::new(Config::default()))
+    }
+
+    #[test]
+    fn base_url_accepts_both_forms() {
+        assert_eq!(base_url("127.0.0.1:9001").unwrap(), "http://127.0.0.1:9001/2018-06-01/runtime");
+        assert_eq!(base_url(" localhost:80 ").unwrap(), "http://localhost:80/2018-06-01/runtime");
+        assert_eq!(
+            base_url("http://127.0.0.1:9000/.rt").unwrap(),
+            "http://127.0.0.1:9000/.rt/2018-06-01/runtime"
+        );
+        assert_eq!(base_url("[::1]:9001").unwrap(), "http://[::1]:9001/2018-06-01/runtime");
+    }
+
+    #[test]
+    fn base_url_refuses_what_cannot_work() {
+        for bad in ["", "localhost", ":9001", "host:", "host:90x1", "https://h:1", "h:1/a b", "h:1?x", "ftp://h:1"] {
+            assert_eq!(base_url(bad), Err(Error::BadApiAddress(bad.to_string())), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn next_headers_fill_the_context() {
+        let ctx = parse(200, &[
+            ("lambda-runtime-aws-request-id", "8476a536-e9f4-11e8-9739-2dfe598c3fcd"),
+            ("Lambda-Runtime-Deadline-Ms", "1542409706888"),
+            ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-2:123456789012:function:f"),
+            ("Lambda-Runtime-Trace-Id", "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1"),
+            ("Lambda-Runtime-Client-Context", r#"{"client":{"appTitle":"app"},"custom":{"k":"v"},"env":{"platform":"x"}}"#),
+            ("Lambda-Runtime-Cognito-Identity", r#"{"cognitoIdentityId":"id","cognitoIdentityPoolId":"pool"}"#),
+            ("Lambda-Runtime-Aws-Tenant-Id", "tenant-7"),
+            ("Lambda-Runtime-Invocation-Id", "nonce-1"),
+        ])
+        .unwrap();
+        assert_eq!(ctx.request_id, "8476a536-e9f4-11e8-9739-2dfe598c3fcd");
+        assert_eq!(ctx.deadline_ms, 1_542_409_706_888);
+        assert_eq!(ctx.invoked_function_arn, "arn:aws:lambda:us-east-2:123456789012:function:f");
+        assert_eq!(ctx.xray_trace_id.as_deref(), Some("Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1"));
+        let cc = ctx.client_context.unwrap();
+        assert_eq!(cc.client.unwrap().app_title.as_deref(), Some("app"));
+        assert_eq!(cc.custom.unwrap()["k"], "v");
+        assert_eq!(cc.env.unwrap()["platform"], "x");
+        let id = ctx.identity.unwrap();
+        assert_eq!(id.cognito_identity_id.as_deref(), Some("id"));
+        assert_eq!(id.cognito_identity_pool_id.as_deref(), Some("pool"));
+        assert_eq!(ctx.tenant_id.as_deref(), Some("tenant-7"));
+        assert_eq!(ctx.invocation_id.as_deref(), Some("nonce-1"));
+    }
+
+    #[test]
+    fn a_bad_status_or_request_id_is_an_error() {
+        assert_eq!(parse(500, &[(REQUEST_ID, "a")]).unwrap_err(), Error::NextStatus(500));
+        assert_eq!(parse(200, &[]).unwrap_err(), Error::MissingRequestId);
+        assert_eq!(parse(200, &[(REQUEST_ID, "  ")]).unwrap_err(), Error::MissingRequestId);
+        assert_eq!(parse(200, &[(REQUEST_ID, "a/../b")]).unwrap_err(), Error::BadRequestId("a/../b".into()));
+        assert_eq!(parse(200, &[(REQUEST_ID, "a?b")]).unwrap_err(), Error::BadRequestId("a?b".into()));
+    }
+
+    #[test]
+    fn malformed_optional_headers_are_survived() {
+        let ctx = parse(200, &[
+            (REQUEST_ID, "id"),
+            (DEADLINE_MS, "soon"),
+            (CLIENT_CONTEXT, "{not json"),
+            (COGNITO_IDENTITY, "[1,2]"),
+        ])
+        .unwrap();
+        assert_eq!(ctx.deadline_ms, 0);
+        assert_eq!(ctx.client_context, None);
+        assert_eq!(ctx.client_context_raw.as_deref(), Some("{not json"));
+        assert_eq!(ctx.identity, None);
+        assert_eq!(ctx.identity_raw.as_deref(), Some("[1,2]"));
+        assert_eq!(ctx.invocation_id, None);
+        assert_eq!(ctx.xray_trace_id, None);
+    }
+
+    #[test]
+    fn posts_carry_the_id_and_the_nonce() {
+        let base = base_url("h:1").unwrap();
+        let ctx = Context { request_id: "r1".into(), invocation_id: Some("n1".into()), ..Context::default() };
+        let ok = response(&base, &ctx, b"{}");
+        assert_eq!(ok.url, "http://h:1/2018-06-01/runtime/invocation/r1/response");
+        assert_eq!(ok.invocation_id, Some("n1"));
+        assert_eq!(ok.error_type, None);
+        assert_eq!(&*ok.body, b"{}");
+
+        let failed = error(&base, &ctx, &Diagnostic::new("Boom", "it \"broke\"\n"));
+        assert_eq!(failed.url, "http://h:1/2018-06-01/runtime/invocation/r1/error");
+        assert_eq!(failed.content_type, "application/vnd.aws.lambda.error+json");
+        assert_eq!(failed.error_type.as_deref(), Some("Function.Boom"));
+        assert_eq!(&*failed.body, br#"{"errorMessage":"it \"broke\"\n","errorType":"Boom","stackTrace":[]}"#);
+
+        let no_nonce = Context { request_id: "r2".into(), ..Context::default() };
+        assert_eq!(response(&base, &no_nonce, b"").invocation_id, None);
+
+        let init = init_error(&base, &Diagnostic::new("NoConfig", "missing"));
+        assert_eq!(init.url, "http://h:1/2018-06-01/runtime/init/error");
+        assert_eq!(init.error_type.as_deref(), Some("Function.NoConfig"));
+        assert_eq!(&*init.body, br#"{"errorMessage":"missing","errorType":"NoConfig","stackTrace":[]}"#);
+    }
+
+    #[test]
+    fn post_answers_are_judged() {
+        assert_eq!(judge_post(202, ""), Ok(()));
+        for status in [400, 403, 410, 413] {
+            let e = judge_post(status, " {\"errorType\":\"X\"}\n").unwrap_err();
+            assert_eq!(e, Error::Refused { status, message: "{\"errorType\":\"X\"}".into() });
+            assert!(!e.is_fatal());
+        }
+        assert_eq!(judge_post(500, ""), Err(Error::ApiFailed(500)));
+        assert!(judge_post(502, "").unwrap_err().is_fatal());
+    }
+}

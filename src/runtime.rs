@@ -1,0 +1,408 @@
+//! The runtime loop and what surrounds it: start-up, the init phase, the
+//! typed and raw handler entry points, panics, and the post-response hook.
+//!
+//! [`Runtime::run_raw`] hands a non-generic loop, `run_loop`, one
+//! `&mut dyn FnMut`: every handler type shares the same loop in the binary
+//! instead of stamping out a copy per type. Read `run_loop` first; it is the
+//! whole protocol in a dozen lines.
+
+use std::boxed::Box;
+use std::fmt::Display;
+use std::panic::{self, AssertUnwindSafe};
+use std::string::String;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, ThreadId};
+use std::time::Duration;
+use std::vec::Vec;
+
+use miniserde::{Deserialize, Serialize, json};
+
+use crate::client::Client;
+use crate::context::{Config, Context};
+use crate::error::{Diagnostic, Error};
+use crate::{logging, protocol};
+
+/// How often a failed `/next` is tried again before the process gives up, and
+/// the pause before each try. Few and backed off: a Runtime API that is gone
+/// stays gone, and a busy loop would burn the function's billed time.
+const NEXT_RETRY_DELAYS_MS: [u64; 3] = [20, 100, 500];
+
+/// The exit status after a fatal fault (bad environment, API gone or failed,
+/// init error). Lambda only sees "non-zero"; one value keeps scripts simple.
+pub const EXIT_FAILURE: i32 = 1;
+
+type AfterResponse = Box<dyn FnMut(&Context)>;
+
+/// A started runtime: logging installed, configuration read, Runtime API known.
+///
+/// ```no_run
+/// use tiny_lambda::{Context, Runtime};
+///
+/// fn main() {
+///     let runtime = Runtime::from_env();
+///     let greeting = runtime.init(|| std::env::var("GREETING"));
+///     runtime
+///         .after_response(|ctx: &Context| log::debug!("{} done", ctx.request_id))
+///         .run(move |name: String, _ctx: &Context| Ok::<_, String>(format!("{greeting}, {name}")));
+/// }
+/// ```
+pub struct Runtime {
+    client: Client,
+    config: Arc<Config>,
+    after_response: Option<AfterResponse>,
+}
+
+impl Runtime {
+    /// Start: install the logger, read the function's configuration and
+    /// `AWS_LAMBDA_RUNTIME_API`, and set the panic hook.
+    ///
+    /// Without a usable `AWS_LAMBDA_RUNTIME_API` there is no one to report to:
+    /// the fault is logged and the process exits with [`EXIT_FAILURE`].
+    pub fn from_env() -> Runtime {
+        logging::install();
+        let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| Error::MissingApiAddress);
+        let client = match api.and_then(|api| Client::new(&api)) {
+            Ok(client) => client,
+            Err(e) => exit_with(&e),
+        };
+        let config = Arc::new(Config::from_lookup(&|name| std::env::var(name).ok()));
+        install_panic_hook(client.clone());
+        log::info!("tiny-lambda {} on {}", env!("CARGO_PKG_VERSION"), client.base());
+        Runtime { client, config, after_response: None }
+    }
+
+    /// Run the init phase: work done once, before the first event (build
+    /// clients, read configuration). On error, or on a panic, the failure is
+    /// posted to `/init/error` and the process exits with [`EXIT_FAILURE`].
+    pub fn init<T, E: Display + 'static>(&self, init: impl FnOnce() -> Result<T, E>) -> T {
+        set_phase(Phase::Init);
+        let result = init();
+        set_phase(Phase::Idle);
+        match result {
+            Ok(value) => value,
+            Err(e) => {
+                let diagnostic = Diagnostic::from_error(&e);
+                report_init_error(&self.client, &diagnostic);
+                std::process::exit(EXIT_FAILURE)
+            }
+        }
+    }
+
+    /// Set a hook that runs after each answer has been posted and before the
+    /// next `/next`: work that should not delay the caller (flush metrics,
+    /// trim caches). It runs after errors and panics too.
+    pub fn after_response(mut self, hook: impl FnMut(&Context) + 'static) -> Runtime {
+        self.after_response = Some(Box::new(hook));
+        self
+    }
+
+    /// Serve events with a typed handler: the event is parsed from JSON into
+    /// `E`, the result serialised to JSON. Returns only by exiting the process.
+    ///
+    /// An event that does not parse is reported as `Runtime.InvalidEvent` and
+    /// the loop goes on; a handler error is reported with its type name as
+    /// `errorType` (see [`Diagnostic`]) and the loop goes on.
+    pub fn run<E, R, Err, F>(self, mut handler: F) -> !
+    where
+        E: Deserialize,
+        R: Serialize,
+        Err: Display + 'static,
+        F: FnMut(E, &Context) -> Result<R, Err>,
+    {
+        self.run_raw(move |event: &[u8], ctx: &Context| -> Result<Vec<u8>, Diagnostic> {
+            let event = parse_event(event)?;
+            match handler(event, ctx) {
+                Ok(result) => Ok(json::to_string(&result).into_bytes()),
+                Err(e) => Err(Diagnostic::from_error(&e)),
+            }
+        })
+    }
+
+    /// Serve events with a handler on raw bytes: the event body in, the
+    /// response body out. For users who bring their own parsing.
+    pub fn run_raw<Err, F>(self, mut handler: F) -> !
+    where
+        Err: Display + 'static,
+        F: FnMut(&[u8], &Context) -> Result<Vec<u8>, Err>,
+    {
+        let mut erased = move |event: &[u8], ctx: &Context| {
+            handler(event, ctx).map_err(|e| Diagnostic::from_error(&e))
+        };
+        let fault = self.run_loop(&mut erased);
+        exit_with(&fault)
+    }
+
+    /// The runtime: next, handle, respond or report, after-response hook,
+    /// repeat. Returns only the fault that ends the process.
+    fn run_loop(mut self, handler: &mut dyn FnMut(&[u8], &Context) -> Result<Vec<u8>, Diagnostic>) -> Error {
+        loop {
+            let (ctx, event) = match self.next() {
+                Ok(invocation) => invocation,
+                Err(fault) => return fault,
+            };
+            set_trace_env(ctx.xray_trace_id.as_deref());
+            set_phase(Phase::Invocation(ctx.request_id.clone(), ctx.invocation_id.clone()));
+
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| handler(&event, &ctx)));
+            drop(event);
+            let posted = match outcome {
+                Ok(Ok(body)) => self.post(&protocol::response(self.client.base(), &ctx, &body)),
+                Ok(Err(diagnostic)) => {
+                    log::error!("invocation failed: {diagnostic}");
+                    self.post(&protocol::error(self.client.base(), &ctx, &diagnostic))
+                }
+                // The panic hook has reported it already, unless someone replaced the hook.
+                Err(payload) => match take_phase() {
+                    Phase::Invocation(..) => {
+                        let diagnostic = panic_diagnostic(payload_message(&*payload));
+                        self.post(&protocol::error(self.client.base(), &ctx, &diagnostic))
+                    }
+                    _ => Ok(()),
+                },
+            };
+            set_phase(Phase::Idle);
+
+            match posted {
+                Err(fault) if fault.is_fatal() => return fault,
+                // A 4xx is about this invocation only (too late, too large, already
+                // answered): it is lost, the environment is fine, so go on.
+                Err(refused) => log::warn!("answer for {} not accepted: {refused}", ctx.request_id),
+                Ok(()) => {}
+            }
+            if let Some(hook) = self.after_response.as_mut() {
+                hook(&ctx);
+            }
+        }
+    }
+
+    /// `/next`, tried again a few times after a transport fault or a broken
+    /// event; a 5xx is final at once, as the AWS documentation asks.
+    fn next(&self) -> Result<(Context, Vec<u8>), Error> {
+        let mut delays = NEXT_RETRY_DELAYS_MS.iter();
+        loop {
+            let fault = match self.client.next(&self.config) {
+                Ok(invocation) => return Ok(invocation),
+                Err(fault @ Error::NextStatus(500..=599)) => return Err(fault),
+                Err(fault) => fault,
+            };
+            let Some(&delay) = delays.next() else { return Err(fault) };
+            log::warn!("{fault}; asking /next again in {delay} ms");
+            thread::sleep(Duration::from_millis(delay));
+        }
+    }
+
+    /// One post. If the connection died under it (the API closed an idle
+    /// keep-alive connection, say), one more try on a fresh connection: the
+    /// answer is worth more than the risk of a duplicate, which Lambda refuses
+    /// harmlessly with 403.
+    fn post(&self, post: &protocol::Post) -> Result<(), Error> {
+        match self.client.post(post) {
+            Err(Error::ApiGone(why)) => {
+                log::warn!("post to {} failed ({why}); trying once more", post.url);
+                thread::sleep(Duration::from_millis(NEXT_RETRY_DELAYS_MS[0]));
+                self.client.post(post)
+            }
+            other => other,
+        }
+    }
+}
+
+/// Serve events with a typed handler: [`Runtime::from_env`] then [`Runtime::run`].
+///
+/// ```no_run
+/// use tiny_lambda::Context;
+///
+/// #[derive(miniserde::Deserialize)]
+/// struct Order { items: u32 }
+///
+/// fn main() {
+///     tiny_lambda::run(|order: Order, _ctx: &Context| {
+///         if order.items == 0 {
+///             return Err("an order needs items");
+///         }
+///         Ok(order.items * 2)
+///     })
+/// }
+/// ```
+pub fn run<E, R, Err, F>(handler: F) -> !
+where
+    E: Deserialize,
+    R: Serialize,
+    Err: Display + 'static,
+    F: FnMut(E, &Context) -> Result<R, Err>,
+{
+    Runtime::from_env().run(handler)
+}
+
+/// Serve events with a raw handler: [`Runtime::from_env`] then [`Runtime::run_raw`].
+pub fn run_raw<Err, F>(handler: F) -> !
+where
+    Err: Display + 'static,
+    F: FnMut(&[u8], &Context) -> Result<Vec<u8>, Err>,
+{
+    Runtime::from_env().run_raw(handler)
+}
+
+fn parse_event<E: Deserialize>(event: &[u8]) -> Result<E, Diagnostic> {
+    let parsed = std::str::from_utf8(event).ok().and_then(|text| json::from_str(text).ok());
+    parsed.ok_or_else(|| invalid_event(std::any::type_name::<E>(), event))
+}
+
+/// Kept out of the generic `parse_event` so the message code exists once.
+fn invalid_event(type_name: &str, event: &[u8]) -> Diagnostic {
+    let why = if std::str::from_utf8(event).is_err() { "is not UTF-8" } else { "does not parse" };
+    let message = format!("the event ({} bytes) {why} as JSON for {type_name}", event.len());
+    log::error!("{message}");
+    Diagnostic::runtime("InvalidEvent", message)
+}
+
+/// `_X_AMZN_TRACE_ID` carries the X-Ray header to AWS SDK clients the handler uses.
+fn set_trace_env(trace_id: Option<&str>) {
+    // SAFETY: the runtime is one thread, and it changes the variable only
+    // between invocations, when no handler code of its own is running. Threads a
+    // handler left running could read it concurrently; every Lambda runtime has
+    // this race, as the variable is the documented way to pass the header.
+    unsafe {
+        match trace_id {
+            Some(id) => std::env::set_var("_X_AMZN_TRACE_ID", id),
+            None => std::env::remove_var("_X_AMZN_TRACE_ID"),
+        }
+    }
+}
+
+fn report_init_error(client: &Client, diagnostic: &Diagnostic) {
+    log::error!("init failed: {diagnostic}");
+    if let Err(e) = client.post(&protocol::init_error(client.base(), diagnostic)) {
+        log::error!("could not report the init error: {e}");
+    }
+}
+
+fn exit_with(fault: &Error) -> ! {
+    log::error!("{fault}; exiting");
+    std::process::exit(EXIT_FAILURE)
+}
+
+// ---- What is in flight: read by the panic hook and by the logger ----
+
+/// What the runtime thread is doing, so a panic can be reported to the right
+/// endpoint and a log line can name the request.
+#[derive(Default)]
+enum Phase {
+    #[default]
+    Idle,
+    Init,
+    /// Request id and invocation nonce of the invocation being handled.
+    Invocation(String, Option<String>),
+}
+
+struct InFlight {
+    phase: Phase,
+    client: Option<Client>,
+    thread: Option<ThreadId>,
+}
+
+static IN_FLIGHT: Mutex<InFlight> = Mutex::new(InFlight { phase: Phase::Idle, client: None, thread: None });
+
+fn in_flight() -> MutexGuard<'static, InFlight> {
+    // A panic while the lock was held poisons it; the data is still sound.
+    IN_FLIGHT.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn set_phase(phase: Phase) {
+    in_flight().phase = phase;
+}
+
+/// Take the phase, leaving Idle: whoever takes an invocation reports it, once.
+fn take_phase() -> Phase {
+    std::mem::take(&mut in_flight().phase)
+}
+
+/// Call `f` with the request id being handled, or "" between invocations.
+pub(crate) fn with_request_id<T>(f: impl FnOnce(&str) -> T) -> T {
+    match &in_flight().phase {
+        Phase::Invocation(request_id, _) => f(request_id),
+        _ => f(""),
+    }
+}
+
+/// With `panic = "abort"` (the size profile) nothing unwinds and no
+/// `catch_unwind` runs: the hook is the last code before the abort, so it
+/// reports the panic for the invocation (or the init) in flight. With
+/// `panic = "unwind"` it reports too, and the loop goes on.
+fn install_panic_hook(client: Client) {
+    {
+        let mut state = in_flight();
+        state.client = Some(client);
+        state.thread = Some(thread::current().id());
+    }
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        let (phase, client) = {
+            let mut state = in_flight();
+            // A panic on a thread the handler spawned is that thread's business.
+            if state.thread != Some(thread::current().id()) {
+                (Phase::Idle, None)
+            } else {
+                (std::mem::take(&mut state.phase), state.client.clone())
+            }
+        };
+        let diagnostic = panic_diagnostic(payload_message(info.payload()));
+        match (phase, client) {
+            (Phase::Invocation(request_id, invocation_id), Some(client)) => {
+                log::error!("handler panicked: {}", diagnostic.error_message);
+                let ctx = Context { request_id, invocation_id, ..Context::default() };
+                if let Err(e) = client.post(&protocol::error(client.base(), &ctx, &diagnostic)) {
+                    log::error!("could not report the panic: {e}");
+                }
+            }
+            (Phase::Init, Some(client)) => report_init_error(&client, &diagnostic),
+            _ => {}
+        }
+        previous(info);
+    }));
+}
+
+fn payload_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "panic with a non-string payload"
+    }
+}
+
+fn panic_diagnostic(message: &str) -> Diagnostic {
+    Diagnostic::new("Panic", message)
+}
+
+use std::format;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, miniserde::Deserialize)]
+    struct Order {
+        items: u32,
+    }
+
+    #[test]
+    fn events_parse_or_say_why() {
+        let order: Order = parse_event(br#"{"items":3}"#).unwrap();
+        assert_eq!(order.items, 3);
+        let d = parse_event::<Order>(br#"{"items":"three"}"#).unwrap_err();
+        assert_eq!(d.header_value(), "Runtime.InvalidEvent");
+        assert!(d.error_message.contains("does not parse as JSON for"), "{}", d.error_message);
+        assert!(d.error_message.contains("Order"), "{}", d.error_message);
+        let d = parse_event::<Order>(&[0xff, 0xfe]).unwrap_err();
+        assert!(d.error_message.contains("is not UTF-8"), "{}", d.error_message);
+    }
+
+    #[test]
+    fn panic_payloads_become_messages() {
+        assert_eq!(payload_message(&"static"), "static");
+        assert_eq!(payload_message(&String::from("owned")), "owned");
+        assert_eq!(payload_message(&42_u8), "panic with a non-string payload");
+    }
+}
