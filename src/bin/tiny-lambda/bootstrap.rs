@@ -1,0 +1,335 @@
+//! Getting a bootstrap to run: building an example of this crate with
+//! cargo, starting the binary with the environment Lambda gives it, waiting
+//! on it while watching that it stays alive, and reading its figures from
+//! `/proc`.
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tiny_lambda::emulator::{MockApi, Outcome};
+
+use crate::Failure;
+
+/// The function name a local run pretends to be.
+pub const FUNCTION_NAME: &str = "tiny-lambda-local";
+
+/// How often a wait looks whether the bootstrap is still alive. Figures are
+/// taken from the mock's own timestamps, so this does not blur them.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Where a bootstrap comes from, as given on the command line.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A binary already built.
+    Path(PathBuf),
+    /// An example of this crate, built on the fly.
+    Example(String),
+}
+
+impl Source {
+    /// Builds the example if it is one, and returns the binary's path.
+    pub fn resolve(&self, profile: &str) -> Result<PathBuf, Failure> {
+        let path = match self {
+            Source::Path(path) => path.clone(),
+            Source::Example(name) => build_example(name, profile, None)?,
+        };
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(Failure::Bootstrap(format!(
+                "no bootstrap binary at {}",
+                path.display()
+            )))
+        }
+    }
+}
+
+/// The crate this command was built from; examples are built there.
+pub fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Cargo's target directory, as cargo itself would choose it.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => crate_dir().join(dir),
+        _ => crate_dir().join("target"),
+    }
+}
+
+/// Runs `cargo build --example NAME --profile PROFILE [--target TRIPLE]`
+/// in the crate directory and returns where the binary landed.
+pub fn build_example(name: &str, profile: &str, target: Option<&str>) -> Result<PathBuf, Failure> {
+    // Under `cargo run` this is the very cargo that built us.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(crate_dir())
+        .args(["build", "--example", name, "--profile", profile]);
+    if let Some(target) = target {
+        command.args(["--target", target]);
+    }
+    let status = command.status().map_err(|e| {
+        Failure::Bootstrap(format!("cannot run cargo to build example `{name}`: {e}"))
+    })?;
+    if !status.success() {
+        return Err(Failure::Bootstrap(format!(
+            "cargo could not build example `{name}` ({status})"
+        )));
+    }
+    let mut dir = target_dir();
+    if let Some(target) = target {
+        dir.push(target);
+    }
+    Ok(dir.join(profile_dir(profile)).join("examples").join(name))
+}
+
+/// The directory cargo names after a profile: the two built-in ones have
+/// historical names, every custom one its own.
+fn profile_dir(profile: &str) -> &str {
+    match profile {
+        "dev" | "test" => "debug",
+        "release" | "bench" => "release",
+        other => other,
+    }
+}
+
+/// A command for the bootstrap at `program`, with Lambda's environment.
+pub fn command(program: &Path, api: &MockApi, memory_mb: u32) -> Command {
+    let mut command = Command::new(program);
+    set_lambda_env(&mut command, program, api, memory_mb);
+    command
+}
+
+/// Sets the variables Lambda gives every runtime process. The bootstrap is
+/// `program` even when `command` runs it under another tool.
+pub fn set_lambda_env(command: &mut Command, program: &Path, api: &MockApi, memory_mb: u32) {
+    let task_root = program
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    command
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string())
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{FUNCTION_NAME}"),
+        )
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", log_stream_name())
+        .env("_HANDLER", "bootstrap")
+        .env("LAMBDA_TASK_ROOT", task_root)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1");
+}
+
+/// A log stream name shaped like Lambda's: `YYYY/MM/DD/[$LATEST]` and 32
+/// hex digits.
+fn log_stream_name() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let (year, month, day) = civil_date(now.as_secs() / 86_400);
+    let unique = u64::from(now.subsec_nanos()) ^ (u64::from(std::process::id()) << 32);
+    format!(
+        "{year:04}/{month:02}/{day:02}/[$LATEST]{unique:016x}{:016x}",
+        now.as_secs()
+    )
+}
+
+/// The Gregorian date of a day counted from 1970-01-01, by shifting the
+/// year to start in March so that the leap day comes last.
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    let days = days + 719_468;
+    let era = days / 146_097;
+    let day_of_era = days % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// A running bootstrap, killed when dropped so that no early return leaves
+/// one behind.
+pub struct Process {
+    child: Child,
+    /// Just before the spawn: the start of the init phase.
+    pub started: Instant,
+}
+
+/// What `/proc/PID/status` tells about a process.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcFigures {
+    /// Peak resident memory (`VmHWM`), in KiB.
+    pub peak_kib: u64,
+    /// Threads alive now.
+    pub threads: u64,
+}
+
+impl Process {
+    /// Spawns `command`, with its output shown (`quiet` false) or thrown
+    /// away.
+    pub fn spawn(mut command: Command, quiet: bool) -> Result<Process, Failure> {
+        if quiet {
+            command.stdout(Stdio::null()).stderr(Stdio::null());
+        }
+        command.stdin(Stdio::null());
+        let started = Instant::now();
+        let child = command.spawn().map_err(|e| {
+            let program = command.get_program().to_string_lossy().into_owned();
+            Failure::Bootstrap(format!("cannot start {program}: {e}"))
+        })?;
+        Ok(Process { child, started })
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// How the process ended, if it has.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Peak memory and threads, while the process is alive (Linux only).
+    pub fn figures(&self) -> Option<ProcFigures> {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.id())).ok()?;
+        parse_status(&status)
+    }
+
+    /// Waits up to `limit` for the process to end by itself.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + limit;
+        while Instant::now() < until {
+            if let Some(status) = self.exited() {
+                return Some(status);
+            }
+            thread::sleep(POLL);
+        }
+        None
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // It may have ended already; either way it must be reaped.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads `VmHWM` and `Threads` from the text of `/proc/PID/status`.
+fn parse_status(status: &str) -> Option<ProcFigures> {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|number| number.parse::<u64>().ok())
+    };
+    Some(ProcFigures {
+        peak_kib: field("VmHWM:")?,
+        threads: field("Threads:")?,
+    })
+}
+
+/// Fails if the bootstrap died or reported an init error. `label` names it
+/// in the message.
+pub fn check_alive(api: &MockApi, process: &mut Process, label: &str) -> Result<(), Failure> {
+    if let Some(posted) = api.wait_init_error(Duration::ZERO) {
+        return Err(Failure::Bootstrap(format!(
+            "{label} reported an init error: {}",
+            posted.body_str()
+        )));
+    }
+    if let Some(status) = process.exited() {
+        return Err(Failure::Bootstrap(format!(
+            "{label} exited early ({status})"
+        )));
+    }
+    Ok(())
+}
+
+/// Waits for the bootstrap's first `/next`, the end of its init phase.
+pub fn await_first_next(
+    api: &MockApi,
+    process: &mut Process,
+    label: &str,
+    limit: Duration,
+) -> Result<Instant, Failure> {
+    let until = Instant::now() + limit;
+    loop {
+        if api.wait_next_calls(1, POLL) {
+            if let Some(at) = api.first_next_at() {
+                return Ok(at);
+            }
+        }
+        check_alive(api, process, label)?;
+        if Instant::now() >= until {
+            return Err(Failure::Bootstrap(format!(
+                "{label} did not ask for an event within {} s",
+                limit.as_secs()
+            )));
+        }
+    }
+}
+
+/// Waits for the answer to one invocation; `None` if `limit` passed first.
+pub fn await_outcome(
+    api: &MockApi,
+    process: &mut Process,
+    request_id: &str,
+    label: &str,
+    limit: Duration,
+) -> Result<Option<Outcome>, Failure> {
+    let until = Instant::now() + limit;
+    loop {
+        if let Some(outcome) = api.wait_outcome(request_id, POLL) {
+            return Ok(Some(outcome));
+        }
+        check_alive(api, process, label)?;
+        if Instant::now() >= until {
+            return Ok(None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_proc_status() {
+        let text = "Name:\tbootstrap\nVmHWM:\t    2048 kB\nVmRSS:\t 1024 kB\nThreads:\t1\n";
+        let figures = parse_status(text).unwrap();
+        assert_eq!((figures.peak_kib, figures.threads), (2048, 1));
+        assert!(parse_status("Name:\tzombie\n").is_none());
+    }
+
+    #[test]
+    fn knows_the_calendar() {
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(11_016), (2000, 2, 29));
+        assert_eq!(civil_date(20_415), (2025, 11, 23));
+    }
+
+    #[test]
+    fn names_profile_dirs_like_cargo() {
+        assert_eq!(profile_dir("dev"), "debug");
+        assert_eq!(profile_dir("release"), "release");
+        assert_eq!(profile_dir("size"), "size");
+    }
+}

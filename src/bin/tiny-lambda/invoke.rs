@@ -1,0 +1,312 @@
+//! The `invoke` verb: runs a bootstrap against the mock Runtime API, hands
+//! it events one at a time, and prints each answer followed by a REPORT
+//! line shaped like Lambda's.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use lexopt::{Arg, ValueExt};
+use tiny_lambda::emulator::{Event, MockApi, Outcome};
+
+use crate::Failure;
+use crate::bootstrap::{self, Process, Source};
+
+const HELP: &str = "\
+Usage: tiny-lambda invoke [OPTIONS] (--example NAME | PATH) [EVENT...]
+
+Starts the bootstrap against a mock Runtime API, invokes it once per EVENT,
+and prints each response body (an error body prefixed with `ERROR `)
+followed by a REPORT line like Lambda's. The bootstrap's own output goes to
+this terminal.
+
+Events:
+  EVENT is inline JSON text, @FILE for a file's contents, or - for stdin.
+  With no EVENT, one event is read from stdin.
+
+Options:
+  --example NAME   Build and run this example of the crate
+  --profile P      Cargo profile for --example [default: size]
+  --memory MB      AWS_LAMBDA_FUNCTION_MEMORY_SIZE to set [default: 128]
+  --timeout SECS   Time each invocation may take, as Lambda's function
+                   timeout [default: 3]
+  -h, --help       Print this help
+
+Exit codes:
+  0  every invocation returned a response
+  1  an invocation returned a function error or timed out
+  2  usage error
+  3  the bootstrap could not be built or started, died, or sent /init/error
+  4  internal or I/O error
+";
+
+/// How long Lambda lets a runtime initialise before its first `/next`.
+const INIT_LIMIT: Duration = Duration::from_secs(10);
+
+/// The command line of `invoke`.
+struct Options {
+    source: Source,
+    profile: String,
+    memory_mb: u32,
+    timeout: Duration,
+    events: Vec<String>,
+}
+
+/// Runs `tiny-lambda invoke`.
+pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
+    let Some(options) = parse(args)? else {
+        print!("{HELP}");
+        return Ok(());
+    };
+    let events = read_events(&options.events)?;
+    let program = options.source.resolve(&options.profile)?;
+    let api = MockApi::start()
+        .map_err(|e| Failure::Internal(format!("cannot start the mock Runtime API: {e}")))?;
+    let command = bootstrap::command(&program, &api, options.memory_mb);
+    let mut process = Process::spawn(command, false)?;
+    // A bootstrap that never asks for an event has an init problem, not a
+    // slow invocation; Lambda gives the init phase 10 seconds.
+    bootstrap::await_first_next(&api, &mut process, "the bootstrap", INIT_LIMIT)?;
+
+    let mut function_error = false;
+    for (index, body) in events.into_iter().enumerate() {
+        let id = api.push(Event::new(body).timeout(options.timeout));
+        // A late answer still counts while Lambda would be tearing down.
+        let limit = options.timeout + Duration::from_secs(1);
+        let Some(outcome) =
+            bootstrap::await_outcome(&api, &mut process, &id, "the bootstrap", limit)?
+        else {
+            eprintln!(
+                "{id} Task timed out after {:.2} seconds",
+                options.timeout.as_secs_f64()
+            );
+            return Err(Failure::Function);
+        };
+        function_error |= show(&outcome)?;
+        let posted = outcome.posted();
+        let duration = posted
+            .handed_out_at
+            .map_or(Duration::ZERO, |h| posted.at.saturating_duration_since(h));
+        let peak_kib = process.figures().map_or(0, |f| f.peak_kib);
+        let init = (index == 0)
+            .then(|| init_duration(&api, process.started))
+            .flatten();
+        let report = Report {
+            request_id: &id,
+            duration,
+            memory_mb: options.memory_mb,
+            peak_kib,
+            init,
+        };
+        println!("{}", report.line());
+    }
+    if function_error {
+        Err(Failure::Function)
+    } else {
+        Ok(())
+    }
+}
+
+/// Prints the answer; returns whether it was a function error.
+fn show(outcome: &Outcome) -> Result<bool, Failure> {
+    let posted = outcome.posted();
+    let mut out = io::stdout().lock();
+    let written = match outcome {
+        Outcome::Response(_) => out.write_all(&posted.body),
+        Outcome::Error(_) => out
+            .write_all(b"ERROR ")
+            .and_then(|()| out.write_all(&posted.body)),
+    };
+    written
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Internal(format!("cannot write to stdout: {e}")))?;
+    let refused = posted.status != 202;
+    if refused {
+        eprintln!(
+            "note: the mock Runtime API refused this answer with status {}, as Lambda would",
+            posted.status
+        );
+    }
+    Ok(matches!(outcome, Outcome::Error(_)) || refused)
+}
+
+/// From spawn to the first `/next`: Lambda's Init Duration.
+fn init_duration(api: &MockApi, started: Instant) -> Option<Duration> {
+    api.first_next_at()
+        .map(|at| at.saturating_duration_since(started))
+}
+
+/// The figures of one REPORT line.
+struct Report<'a> {
+    request_id: &'a str,
+    duration: Duration,
+    memory_mb: u32,
+    peak_kib: u64,
+    /// Only on the first invocation of a process.
+    init: Option<Duration>,
+}
+
+impl Report<'_> {
+    /// The line as Lambda writes it: tab-separated, times in milliseconds,
+    /// billed time rounded up to the whole millisecond Lambda bills by,
+    /// memory in MB rounded up.
+    fn line(&self) -> String {
+        let billed_ms = self.duration.as_nanos().div_ceil(1_000_000).max(1);
+        let used_mb = self.peak_kib.div_ceil(1024);
+        let mut line = format!(
+            "REPORT RequestId: {}\tDuration: {:.2} ms\tBilled Duration: {billed_ms} ms\tMemory Size: {} MB\tMax Memory Used: {used_mb} MB",
+            self.request_id,
+            millis(self.duration),
+            self.memory_mb,
+        );
+        if let Some(init) = self.init {
+            line.push_str(&format!("\tInit Duration: {:.2} ms", millis(init)));
+        }
+        line
+    }
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The command line, or `None` when help was asked for.
+fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
+    let mut example = None;
+    let mut profile = "size".to_owned();
+    let mut memory_mb = 128;
+    let mut timeout = Duration::from_secs(3);
+    let mut positional = Vec::new();
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Long("example") => example = Some(args.value()?.string()?),
+            Arg::Long("profile") => profile = args.value()?.string()?,
+            Arg::Long("memory") => memory_mb = args.value()?.parse()?,
+            Arg::Long("timeout") => {
+                let seconds: f64 = args.value()?.parse()?;
+                timeout = Duration::try_from_secs_f64(seconds)
+                    .ok()
+                    .filter(|t| !t.is_zero())
+                    .ok_or_else(|| {
+                        Failure::Usage(format!(
+                            "--timeout must be a positive number of seconds, not {seconds}"
+                        ))
+                    })?;
+            }
+            Arg::Long("help") | Arg::Short('h') => return Ok(None),
+            // A lone `-` is stdin, an event like any other.
+            Arg::Value(value) => positional.push(value.string()?),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let source = match example {
+        Some(name) => Source::Example(name),
+        None if positional.is_empty() => {
+            return Err(Failure::Usage(
+                "give a bootstrap: a PATH or --example NAME".to_owned(),
+            ));
+        }
+        None => Source::Path(PathBuf::from(positional.remove(0))),
+    };
+    Ok(Some(Options {
+        source,
+        profile,
+        memory_mb,
+        timeout,
+        events: positional,
+    }))
+}
+
+/// The event bodies, read from their sources and checked to be JSON, as
+/// Lambda only accepts JSON payloads.
+fn read_events(sources: &[String]) -> Result<Vec<String>, Failure> {
+    let stdin_only = [String::from("-")];
+    let sources = if sources.is_empty() {
+        &stdin_only[..]
+    } else {
+        sources
+    };
+    if sources.iter().filter(|s| *s == "-").count() > 1 {
+        return Err(Failure::Usage(
+            "stdin (-) can be read for one event only".to_owned(),
+        ));
+    }
+    sources.iter().map(|source| read_event(source)).collect()
+}
+
+/// Reads one event: `-` is stdin, `@FILE` a file, anything else the text.
+pub fn read_event(source: &str) -> Result<String, Failure> {
+    let text = if source == "-" {
+        let mut text = String::new();
+        io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::Internal(format!("cannot read the event from stdin: {e}")))?;
+        text
+    } else if let Some(path) = source.strip_prefix('@') {
+        fs::read_to_string(path)
+            .map_err(|e| Failure::Usage(format!("cannot read event file {path}: {e}")))?
+    } else {
+        source.to_owned()
+    };
+    // The newline that ends a file or a piped line is not part of the event.
+    let text = text.trim_end().to_owned();
+    match miniserde::json::from_str::<miniserde::json::Value>(&text) {
+        Ok(_) => Ok(text),
+        Err(_) => Err(Failure::Usage(format!(
+            "the event is not valid JSON: {}",
+            abbreviate(&text)
+        ))),
+    }
+}
+
+/// The start of a long text, for messages.
+fn abbreviate(text: &str) -> String {
+    let mut short: String = text.trim().chars().take(60).collect();
+    if short.len() < text.trim().len() {
+        short.push('…');
+    }
+    short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_line_matches_lambda() {
+        let report = Report {
+            request_id: "8f5a-id",
+            duration: Duration::from_micros(1_234),
+            memory_mb: 128,
+            peak_kib: 2_049,
+            init: Some(Duration::from_micros(4_560)),
+        };
+        assert_eq!(
+            report.line(),
+            "REPORT RequestId: 8f5a-id\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 3 MB\tInit Duration: 4.56 ms"
+        );
+    }
+
+    #[test]
+    fn report_line_bills_whole_milliseconds() {
+        let at = |micros| Report {
+            request_id: "id",
+            duration: Duration::from_micros(micros),
+            memory_mb: 512,
+            peak_kib: 1024,
+            init: None,
+        };
+        assert!(at(2_000).line().contains("Billed Duration: 2 ms\t"));
+        assert!(at(2_001).line().contains("Billed Duration: 3 ms\t"));
+        assert!(at(10).line().contains("Billed Duration: 1 ms\t"));
+        assert!(at(10).line().ends_with("Max Memory Used: 1 MB"));
+    }
+
+    #[test]
+    fn events_must_be_json() {
+        assert_eq!(read_event(r#"{"a":1}"#).unwrap(), r#"{"a":1}"#);
+        assert!(matches!(read_event("{oops"), Err(Failure::Usage(_))));
+    }
+}

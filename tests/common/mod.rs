@@ -1,0 +1,137 @@
+//! Shared test harness: run an example bootstrap against the mock Runtime API
+//! and collect what it posted and what it logged.
+#![allow(dead_code)] // Each test file uses a different part of the harness.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tiny_lambda::emulator::{Event, MockApi, Outcome, Posted};
+
+/// Long enough for a loaded CI machine, short enough to fail fast.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The path of an example built by `cargo test` (target/<profile>/examples/NAME).
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    let path = profile_dir.join("examples").join(name);
+    assert!(path.exists(), "{} is missing: run `cargo test`, which builds the examples", path.display());
+    path
+}
+
+/// A bootstrap process talking to its own mock.
+pub struct Bootstrap {
+    pub api: MockApi,
+    pub child: Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Bootstrap {
+    /// Start a mock and the example `name` with the usual Lambda variables plus `env`.
+    pub fn start(name: &str, env: &[(&str, &str)]) -> Bootstrap {
+        Bootstrap::start_path(example(name), env)
+    }
+
+    pub fn start_path(path: PathBuf, env: &[(&str, &str)]) -> Bootstrap {
+        let api = MockApi::start().expect("mock starts");
+        let mut command = Command::new(path);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_FUNCTION_NAME", "test-function")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/test-function")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/23/[$LATEST]0123456789abcdef")
+            .env("RUST_BACKTRACE", "0");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        Bootstrap::spawn(api, command)
+    }
+
+    /// Spawn a prepared command against `api` (its address is set here).
+    pub fn spawn(api: MockApi, mut command: Command) -> Bootstrap {
+        command.env("AWS_LAMBDA_RUNTIME_API", api.address());
+        let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("bootstrap spawns");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&stderr);
+        let mut pipe = child.stderr.take().expect("piped stderr");
+        thread::spawn(move || {
+            let mut buf = [0_u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Bootstrap { api, child, stderr }
+    }
+
+    /// Push an event and wait for what the runtime posted for it.
+    pub fn invoke(&self, event: Event) -> Outcome {
+        let id = self.api.push(event);
+        self.api
+            .wait_outcome(&id, WAIT)
+            .unwrap_or_else(|| panic!("no answer for {id}; stderr:\n{}", self.stderr()))
+    }
+
+    /// Push an event and expect a response; returns the post.
+    pub fn respond(&self, event: Event) -> Posted {
+        match self.invoke(event) {
+            Outcome::Response(posted) => posted,
+            Outcome::Error(posted) => panic!("expected a response, got error {}", posted.body_str()),
+        }
+    }
+
+    /// Push an event and expect an error report; returns the post.
+    pub fn fail(&self, event: Event) -> Posted {
+        match self.invoke(event) {
+            Outcome::Error(posted) => posted,
+            Outcome::Response(posted) => panic!("expected an error, got response {}", posted.body_str()),
+        }
+    }
+
+    /// Wait for the process to exit on its own.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Let the stderr reader drain the pipe.
+                thread::sleep(Duration::from_millis(50));
+                return status;
+            }
+            assert!(start.elapsed() < WAIT, "bootstrap did not exit; stderr:\n{}", self.stderr());
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Everything the bootstrap wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Wait until stderr contains `needle`.
+    pub fn wait_log(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.stderr();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(start.elapsed() < WAIT, "log never said {needle:?}; stderr:\n{text}");
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Bootstrap {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
