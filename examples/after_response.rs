@@ -15,14 +15,25 @@ struct Response {
 }
 
 fn main() {
-    let delay_ms: u64 = std::env::var("HOOK_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let delay_ms: u64 = std::env::var("HOOK_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let hooks_run = Rc::new(Cell::new(0_u64));
     let counter = Rc::clone(&hooks_run);
     Runtime::from_env()
         .after_response(move |ctx: &Context| {
             std::thread::sleep(std::time::Duration::from_millis(delay_ms));
             counter.set(counter.get() + 1);
-            log::info!("after response {}: {} hooks run", ctx.request_id, counter.get());
+            log::info!(
+                "after response {}: {} hooks run",
+                ctx.request_id,
+                counter.get()
+            );
         })
-        .run(move |_event: Value, _ctx: &Context| Ok::<_, Diagnostic>(Response { hooks_run: hooks_run.get() }))
+        .run(move |_event: Value, _ctx: &Context| {
+            Ok::<_, Diagnostic>(Response {
+                hooks_run: hooks_run.get(),
+            })
+        })
 }

@@ -20,7 +20,9 @@ fn main() {
     tiny_lambda::run(|req: Request, _ctx: &Context| match req.action.as_str() {
         "ok" => Ok(Response { done: req.action }),
         "error" => match "twelve".parse::<u32>() {
-            Ok(n) => Ok(Response { done: n.to_string() }),
+            Ok(n) => Ok(Response {
+                done: n.to_string(),
+            }),
             Err(e) => Err(Diagnostic::from_error(&e)),
         },
         "custom" => Err(Diagnostic::new("OrderRejected", "the order has no items")),

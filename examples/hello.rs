@@ -19,6 +19,9 @@ fn main() {
         if req.name.is_empty() {
             return Err("name must not be empty");
         }
-        Ok(Response { greeting: format!("Hello, {}!", req.name), request_id: ctx.request_id.clone() })
+        Ok(Response {
+            greeting: format!("Hello, {}!", req.name),
+            request_id: ctx.request_id.clone(),
+        })
     })
 }

@@ -13,7 +13,10 @@ fn load_settings() -> Result<Settings, Diagnostic> {
         panic!("init panicked on purpose");
     }
     if std::env::var_os("INIT_FAIL").is_some() {
-        return Err(Diagnostic::new("ConfigMissing", "INIT_FAIL is set, so the settings are missing"));
+        return Err(Diagnostic::new(
+            "ConfigMissing",
+            "INIT_FAIL is set, so the settings are missing",
+        ));
     }
     let greeting = std::env::var("GREETING").unwrap_or_else(|_| "Hello".to_string());
     Ok(Settings { greeting })

@@ -47,7 +47,10 @@ impl Client {
             .max_idle_connections(1)
             .max_idle_connections_per_host(1)
             .build();
-        Ok(Client { agent: config.into(), base })
+        Ok(Client {
+            agent: config.into(),
+            base,
+        })
     }
 
     /// Wait for the next event: its context and its body.
@@ -70,7 +73,10 @@ impl Client {
     /// Send one post and judge the answer.
     pub(crate) fn post(&self, post: &Post) -> Result<(), Error> {
         log::debug!("POST {} ({} bytes)", post.url, post.body.len());
-        let mut request = self.agent.post(&post.url).header("Content-Type", post.content_type);
+        let mut request = self
+            .agent
+            .post(&post.url)
+            .header("Content-Type", post.content_type);
         if let Some(error_type) = &post.error_type {
             request = request.header(protocol::FUNCTION_ERROR_TYPE, error_type);
         }
@@ -94,9 +100,14 @@ impl Client {
 fn read_body(body: ureq::Body) -> Result<Vec<u8>, Error> {
     // Lambda caps buffered events at 6 MB; trust the header only that far so a
     // wrong one cannot make us reserve gigabytes up front.
-    let expected = body.content_length().unwrap_or(0).min(6 * 1024 * 1024 + 4096) as usize;
+    let expected = body
+        .content_length()
+        .unwrap_or(0)
+        .min(6 * 1024 * 1024 + 4096) as usize;
     let mut bytes = Vec::with_capacity(expected);
-    body.into_reader().read_to_end(&mut bytes).map_err(|e| Error::ApiGone(e.to_string()))?;
+    body.into_reader()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::ApiGone(e.to_string()))?;
     Ok(bytes)
 }
 

@@ -158,7 +158,12 @@ mod tests {
             ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/fn"),
             ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/23/[$LATEST]abc"),
         ];
-        let lookup = |k: &str| table.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned());
+        let lookup = |k: &str| {
+            table
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        };
         let c = Config::from_lookup(&lookup);
         assert_eq!(c.function_name, "fn");
         assert_eq!(c.memory_size, 512);
@@ -175,7 +180,10 @@ mod tests {
 
     #[test]
     fn remaining_saturates_at_zero() {
-        let ctx = Context { deadline_ms: 1_000, ..Context::default() };
+        let ctx = Context {
+            deadline_ms: 1_000,
+            ..Context::default()
+        };
         assert_eq!(ctx.remaining_ms_at(400), 600);
         assert_eq!(ctx.remaining_ms_at(2_000), 0);
     }

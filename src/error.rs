@@ -144,7 +144,11 @@ impl Diagnostic {
         // A header value must stay one printable ASCII token; anything else in a
         // user's type name is replaced rather than letting the post fail.
         for c in self.error_type.chars() {
-            value.push(if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' });
+            value.push(if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            });
         }
         value
     }
@@ -162,7 +166,11 @@ fn short_type_name(full: &str) -> String {
     let outer = full.split('<').next().unwrap_or(full);
     let last = outer.rsplit("::").next().unwrap_or(outer);
     let name = last.trim_start_matches('&').trim();
-    if name.is_empty() { "Error".to_owned() } else { name.to_owned() }
+    if name.is_empty() {
+        "Error".to_owned()
+    } else {
+        name.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -171,8 +179,14 @@ mod tests {
 
     #[test]
     fn type_names_are_shortened() {
-        assert_eq!(short_type_name("core::num::error::ParseIntError"), "ParseIntError");
-        assert_eq!(short_type_name("alloc::boxed::Box<dyn core::error::Error>"), "Box");
+        assert_eq!(
+            short_type_name("core::num::error::ParseIntError"),
+            "ParseIntError"
+        );
+        assert_eq!(
+            short_type_name("alloc::boxed::Box<dyn core::error::Error>"),
+            "Box"
+        );
         assert_eq!(short_type_name("&str"), "str");
         assert_eq!(short_type_name(""), "Error");
     }
@@ -196,12 +210,21 @@ mod tests {
     fn header_value_is_a_token() {
         let d = Diagnostic::new("a b<c>", "m");
         assert_eq!(d.header_value(), "Function.a_b_c_");
-        assert_eq!(Diagnostic::runtime("InvalidEvent", "m".into()).header_value(), "Runtime.InvalidEvent");
+        assert_eq!(
+            Diagnostic::runtime("InvalidEvent", "m".into()).header_value(),
+            "Runtime.InvalidEvent"
+        );
     }
 
     #[test]
     fn only_refusals_are_survivable() {
-        assert!(!Error::Refused { status: 410, message: String::new() }.is_fatal());
+        assert!(
+            !Error::Refused {
+                status: 410,
+                message: String::new()
+            }
+            .is_fatal()
+        );
         assert!(Error::ApiFailed(500).is_fatal());
         assert!(Error::NextStatus(404).is_fatal());
     }

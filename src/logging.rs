@@ -35,7 +35,12 @@ pub(crate) fn install() {
 
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let mut builder = env_logger::Builder::new();
-    match (var("RUST_LOG"), var("AWS_LAMBDA_LOG_LEVEL").as_deref().and_then(level_from_aws)) {
+    match (
+        var("RUST_LOG"),
+        var("AWS_LAMBDA_LOG_LEVEL")
+            .as_deref()
+            .and_then(level_from_aws),
+    ) {
         (Some(filters), _) => builder.parse_filters(&filters),
         (None, Some(level)) => builder.filter_level(level),
         (None, None) => builder.filter_level(log::LevelFilter::Info),
@@ -58,11 +63,20 @@ pub(crate) fn install() {
 pub(crate) fn install() {}
 
 /// One log line, newline included, in text or JSON.
-pub(crate) fn format_line(json: bool, now: SystemTime, record: &log::Record, request_id: &str) -> String {
+pub(crate) fn format_line(
+    json: bool,
+    now: SystemTime,
+    record: &log::Record,
+    request_id: &str,
+) -> String {
     let timestamp = rfc3339_millis(now);
     let message = record.args().to_string();
     if !json {
-        return format!("{timestamp}\t{request_id}\t{}\t{}: {message}\n", record.level(), record.target());
+        return format!(
+            "{timestamp}\t{request_id}\t{}\t{}: {message}\n",
+            record.level(),
+            record.target()
+        );
     }
     // miniserde quotes and escapes each string: no hand-written JSON escaping.
     let quote = |s: &str| miniserde::json::to_string(s);

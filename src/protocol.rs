@@ -3,7 +3,7 @@
 //! build what the runtime posts back ([`Post`]).
 //!
 //! Nothing here opens a socket or reads the environment: data in, data out, on
-//! `core` + `alloc`. The std shell ([`crate::client`]) moves the bytes. This is
+//! `core` + `alloc`. The std shell (the `client` module) moves the bytes. This is
 //! the module to hold against the AWS documentation ("Using the Lambda runtime
 //! API for custom runtimes"); the names below follow its order.
 
@@ -70,11 +70,17 @@ pub fn base_url(api: &str) -> Result<String, Error> {
     // port 80 otherwise, which is never where the Runtime API listens.
     let (host, port) = authority.rsplit_once(':').ok_or_else(bad)?;
     let port_ok = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
-    let clean = |s: &str| s.bytes().all(|b| b.is_ascii_graphic() && !b"?#@".contains(&b));
+    let clean = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_graphic() && !b"?#@".contains(&b))
+    };
     if host.is_empty() || !port_ok || !clean(authority) || !clean(prefix) {
         return Err(bad());
     }
-    Ok(format!("http://{authority}{}/{API_VERSION}/runtime", prefix.trim_end_matches('/')))
+    Ok(format!(
+        "http://{authority}{}/{API_VERSION}/runtime",
+        prefix.trim_end_matches('/')
+    ))
 }
 
 /// `GET` this to wait for the next event.
@@ -117,7 +123,11 @@ pub fn parse_next<'h>(
     let client_context_raw = owned(CLIENT_CONTEXT);
     let identity_raw = owned(COGNITO_IDENTITY);
     Ok(Context {
-        client_context: parse_json_header(request_id, CLIENT_CONTEXT, client_context_raw.as_deref()),
+        client_context: parse_json_header(
+            request_id,
+            CLIENT_CONTEXT,
+            client_context_raw.as_deref(),
+        ),
         identity: parse_json_header(request_id, COGNITO_IDENTITY, identity_raw.as_deref()),
         request_id: request_id.to_string(),
         deadline_ms,
@@ -223,7 +233,10 @@ pub fn judge_post(status: u16, body: &str) -> Result<(), Error> {
     match status {
         200..=299 => Ok(()),
         500..=599 => Err(Error::ApiFailed(status)),
-        _ => Err(Error::Refused { status, message: body.trim().to_string() }),
+        _ => Err(Error::Refused {
+            status,
+            message: body.trim().to_string(),
+        }),
     }
 }
 
@@ -232,7 +245,12 @@ mod tests {
     use super::*;
 
     fn lookup<'a>(table: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a str> {
-        |name| table.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+        |name| {
+            table
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+        }
     }
 
     fn parse(status: u16, table: &[(&str, &str)]) -> Result<Context, Error> {
@@ -241,39 +259,86 @@ mod tests {
 
     #[test]
     fn base_url_accepts_both_forms() {
-        assert_eq!(base_url("127.0.0.1:9001").unwrap(), "http://127.0.0.1:9001/2018-06-01/runtime");
-        assert_eq!(base_url(" localhost:80 ").unwrap(), "http://localhost:80/2018-06-01/runtime");
+        assert_eq!(
+            base_url("127.0.0.1:9001").unwrap(),
+            "http://127.0.0.1:9001/2018-06-01/runtime"
+        );
+        assert_eq!(
+            base_url(" localhost:80 ").unwrap(),
+            "http://localhost:80/2018-06-01/runtime"
+        );
         assert_eq!(
             base_url("http://127.0.0.1:9000/.rt").unwrap(),
             "http://127.0.0.1:9000/.rt/2018-06-01/runtime"
         );
-        assert_eq!(base_url("[::1]:9001").unwrap(), "http://[::1]:9001/2018-06-01/runtime");
+        assert_eq!(
+            base_url("[::1]:9001").unwrap(),
+            "http://[::1]:9001/2018-06-01/runtime"
+        );
     }
 
     #[test]
     fn base_url_refuses_what_cannot_work() {
-        for bad in ["", "localhost", ":9001", "host:", "host:90x1", "https://h:1", "h:1/a b", "h:1?x", "ftp://h:1"] {
-            assert_eq!(base_url(bad), Err(Error::BadApiAddress(bad.to_string())), "{bad:?}");
+        for bad in [
+            "",
+            "localhost",
+            ":9001",
+            "host:",
+            "host:90x1",
+            "https://h:1",
+            "h:1/a b",
+            "h:1?x",
+            "ftp://h:1",
+        ] {
+            assert_eq!(
+                base_url(bad),
+                Err(Error::BadApiAddress(bad.to_string())),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn next_headers_fill_the_context() {
-        let ctx = parse(200, &[
-            ("lambda-runtime-aws-request-id", "8476a536-e9f4-11e8-9739-2dfe598c3fcd"),
-            ("Lambda-Runtime-Deadline-Ms", "1542409706888"),
-            ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-2:123456789012:function:f"),
-            ("Lambda-Runtime-Trace-Id", "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1"),
-            ("Lambda-Runtime-Client-Context", r#"{"client":{"appTitle":"app"},"custom":{"k":"v"},"env":{"platform":"x"}}"#),
-            ("Lambda-Runtime-Cognito-Identity", r#"{"cognitoIdentityId":"id","cognitoIdentityPoolId":"pool"}"#),
-            ("Lambda-Runtime-Aws-Tenant-Id", "tenant-7"),
-            ("Lambda-Runtime-Invocation-Id", "nonce-1"),
-        ])
+        let ctx = parse(
+            200,
+            &[
+                (
+                    "lambda-runtime-aws-request-id",
+                    "8476a536-e9f4-11e8-9739-2dfe598c3fcd",
+                ),
+                ("Lambda-Runtime-Deadline-Ms", "1542409706888"),
+                (
+                    "Lambda-Runtime-Invoked-Function-Arn",
+                    "arn:aws:lambda:us-east-2:123456789012:function:f",
+                ),
+                (
+                    "Lambda-Runtime-Trace-Id",
+                    "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1",
+                ),
+                (
+                    "Lambda-Runtime-Client-Context",
+                    r#"{"client":{"appTitle":"app"},"custom":{"k":"v"},"env":{"platform":"x"}}"#,
+                ),
+                (
+                    "Lambda-Runtime-Cognito-Identity",
+                    r#"{"cognitoIdentityId":"id","cognitoIdentityPoolId":"pool"}"#,
+                ),
+                ("Lambda-Runtime-Aws-Tenant-Id", "tenant-7"),
+                ("Lambda-Runtime-Invocation-Id", "nonce-1"),
+            ],
+        )
         .unwrap();
         assert_eq!(ctx.request_id, "8476a536-e9f4-11e8-9739-2dfe598c3fcd");
         assert_eq!(ctx.deadline_ms, 1_542_409_706_888);
-        assert_eq!(ctx.invoked_function_arn, "arn:aws:lambda:us-east-2:123456789012:function:f");
-        assert_eq!(ctx.xray_trace_id.as_deref(), Some("Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1"));
+        assert_eq!(
+            ctx.invoked_function_arn,
+            "arn:aws:lambda:us-east-2:123456789012:function:f"
+        );
+        assert_eq!(
+            ctx.xray_trace_id.as_deref(),
+            Some("Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1")
+        );
         let cc = ctx.client_context.unwrap();
         assert_eq!(cc.client.unwrap().app_title.as_deref(), Some("app"));
         assert_eq!(cc.custom.unwrap()["k"], "v");
@@ -287,21 +352,36 @@ mod tests {
 
     #[test]
     fn a_bad_status_or_request_id_is_an_error() {
-        assert_eq!(parse(500, &[(REQUEST_ID, "a")]).unwrap_err(), Error::NextStatus(500));
+        assert_eq!(
+            parse(500, &[(REQUEST_ID, "a")]).unwrap_err(),
+            Error::NextStatus(500)
+        );
         assert_eq!(parse(200, &[]).unwrap_err(), Error::MissingRequestId);
-        assert_eq!(parse(200, &[(REQUEST_ID, "  ")]).unwrap_err(), Error::MissingRequestId);
-        assert_eq!(parse(200, &[(REQUEST_ID, "a/../b")]).unwrap_err(), Error::BadRequestId("a/../b".into()));
-        assert_eq!(parse(200, &[(REQUEST_ID, "a?b")]).unwrap_err(), Error::BadRequestId("a?b".into()));
+        assert_eq!(
+            parse(200, &[(REQUEST_ID, "  ")]).unwrap_err(),
+            Error::MissingRequestId
+        );
+        assert_eq!(
+            parse(200, &[(REQUEST_ID, "a/../b")]).unwrap_err(),
+            Error::BadRequestId("a/../b".into())
+        );
+        assert_eq!(
+            parse(200, &[(REQUEST_ID, "a?b")]).unwrap_err(),
+            Error::BadRequestId("a?b".into())
+        );
     }
 
     #[test]
     fn malformed_optional_headers_are_survived() {
-        let ctx = parse(200, &[
-            (REQUEST_ID, "id"),
-            (DEADLINE_MS, "soon"),
-            (CLIENT_CONTEXT, "{not json"),
-            (COGNITO_IDENTITY, "[1,2]"),
-        ])
+        let ctx = parse(
+            200,
+            &[
+                (REQUEST_ID, "id"),
+                (DEADLINE_MS, "soon"),
+                (CLIENT_CONTEXT, "{not json"),
+                (COGNITO_IDENTITY, "[1,2]"),
+            ],
+        )
         .unwrap();
         assert_eq!(ctx.deadline_ms, 0);
         assert_eq!(ctx.client_context, None);
@@ -315,26 +395,45 @@ mod tests {
     #[test]
     fn posts_carry_the_id_and_the_nonce() {
         let base = base_url("h:1").unwrap();
-        let ctx = Context { request_id: "r1".into(), invocation_id: Some("n1".into()), ..Context::default() };
+        let ctx = Context {
+            request_id: "r1".into(),
+            invocation_id: Some("n1".into()),
+            ..Context::default()
+        };
         let ok = response(&base, &ctx, b"{}");
-        assert_eq!(ok.url, "http://h:1/2018-06-01/runtime/invocation/r1/response");
+        assert_eq!(
+            ok.url,
+            "http://h:1/2018-06-01/runtime/invocation/r1/response"
+        );
         assert_eq!(ok.invocation_id, Some("n1"));
         assert_eq!(ok.error_type, None);
         assert_eq!(&*ok.body, b"{}");
 
         let failed = error(&base, &ctx, &Diagnostic::new("Boom", "it \"broke\"\n"));
-        assert_eq!(failed.url, "http://h:1/2018-06-01/runtime/invocation/r1/error");
+        assert_eq!(
+            failed.url,
+            "http://h:1/2018-06-01/runtime/invocation/r1/error"
+        );
         assert_eq!(failed.content_type, "application/vnd.aws.lambda.error+json");
         assert_eq!(failed.error_type.as_deref(), Some("Function.Boom"));
-        assert_eq!(&*failed.body, br#"{"errorMessage":"it \"broke\"\n","errorType":"Boom","stackTrace":[]}"#);
+        assert_eq!(
+            &*failed.body,
+            br#"{"errorMessage":"it \"broke\"\n","errorType":"Boom","stackTrace":[]}"#
+        );
 
-        let no_nonce = Context { request_id: "r2".into(), ..Context::default() };
+        let no_nonce = Context {
+            request_id: "r2".into(),
+            ..Context::default()
+        };
         assert_eq!(response(&base, &no_nonce, b"").invocation_id, None);
 
         let init = init_error(&base, &Diagnostic::new("NoConfig", "missing"));
         assert_eq!(init.url, "http://h:1/2018-06-01/runtime/init/error");
         assert_eq!(init.error_type.as_deref(), Some("Function.NoConfig"));
-        assert_eq!(&*init.body, br#"{"errorMessage":"missing","errorType":"NoConfig","stackTrace":[]}"#);
+        assert_eq!(
+            &*init.body,
+            br#"{"errorMessage":"missing","errorType":"NoConfig","stackTrace":[]}"#
+        );
     }
 
     #[test]
@@ -342,7 +441,13 @@ mod tests {
         assert_eq!(judge_post(202, ""), Ok(()));
         for status in [400, 403, 410, 413] {
             let e = judge_post(status, " {\"errorType\":\"X\"}\n").unwrap_err();
-            assert_eq!(e, Error::Refused { status, message: "{\"errorType\":\"X\"}".into() });
+            assert_eq!(
+                e,
+                Error::Refused {
+                    status,
+                    message: "{\"errorType\":\"X\"}".into()
+                }
+            );
             assert!(!e.is_fatal());
         }
         assert_eq!(judge_post(500, ""), Err(Error::ApiFailed(500)));

@@ -33,6 +33,10 @@ pub const EXIT_FAILURE: i32 = 1;
 
 type AfterResponse = Box<dyn FnMut(&Context)>;
 
+/// Every handler, typed or raw, as the loop sees it: event bytes in, response
+/// bytes or a failure report out.
+type RawHandler<'a> = dyn FnMut(&[u8], &Context) -> Result<Vec<u8>, Diagnostic> + 'a;
+
 /// A started runtime: logging installed, configuration read, Runtime API known.
 ///
 /// ```no_run
@@ -67,8 +71,16 @@ impl Runtime {
         };
         let config = Arc::new(Config::from_lookup(&|name| std::env::var(name).ok()));
         install_panic_hook(client.clone());
-        log::info!("tiny-lambda {} on {}", env!("CARGO_PKG_VERSION"), client.base());
-        Runtime { client, config, after_response: None }
+        log::info!(
+            "tiny-lambda {} on {}",
+            env!("CARGO_PKG_VERSION"),
+            client.base()
+        );
+        Runtime {
+            client,
+            config,
+            after_response: None,
+        }
     }
 
     /// Run the init phase: work done once, before the first event (build
@@ -109,13 +121,15 @@ impl Runtime {
         Err: Display + 'static,
         F: FnMut(E, &Context) -> Result<R, Err>,
     {
-        self.run_raw(move |event: &[u8], ctx: &Context| -> Result<Vec<u8>, Diagnostic> {
-            let event = parse_event(event)?;
-            match handler(event, ctx) {
-                Ok(result) => Ok(json::to_string(&result).into_bytes()),
-                Err(e) => Err(Diagnostic::from_error(&e)),
-            }
-        })
+        self.run_raw(
+            move |event: &[u8], ctx: &Context| -> Result<Vec<u8>, Diagnostic> {
+                let event = parse_event(event)?;
+                match handler(event, ctx) {
+                    Ok(result) => Ok(json::to_string(&result).into_bytes()),
+                    Err(e) => Err(Diagnostic::from_error(&e)),
+                }
+            },
+        )
     }
 
     /// Serve events with a handler on raw bytes: the event body in, the
@@ -134,14 +148,17 @@ impl Runtime {
 
     /// The runtime: next, handle, respond or report, after-response hook,
     /// repeat. Returns only the fault that ends the process.
-    fn run_loop(mut self, handler: &mut dyn FnMut(&[u8], &Context) -> Result<Vec<u8>, Diagnostic>) -> Error {
+    fn run_loop(mut self, handler: &mut RawHandler) -> Error {
         loop {
             let (ctx, event) = match self.next() {
                 Ok(invocation) => invocation,
                 Err(fault) => return fault,
             };
             set_trace_env(ctx.xray_trace_id.as_deref());
-            set_phase(Phase::Invocation(ctx.request_id.clone(), ctx.invocation_id.clone()));
+            set_phase(Phase::Invocation(
+                ctx.request_id.clone(),
+                ctx.invocation_id.clone(),
+            ));
 
             let outcome = panic::catch_unwind(AssertUnwindSafe(|| handler(&event, &ctx)));
             drop(event);
@@ -185,7 +202,9 @@ impl Runtime {
                 Err(fault @ Error::NextStatus(500..=599)) => return Err(fault),
                 Err(fault) => fault,
             };
-            let Some(&delay) = delays.next() else { return Err(fault) };
+            let Some(&delay) = delays.next() else {
+                return Err(fault);
+            };
             log::warn!("{fault}; asking /next again in {delay} ms");
             thread::sleep(Duration::from_millis(delay));
         }
@@ -244,14 +263,23 @@ where
 }
 
 fn parse_event<E: Deserialize>(event: &[u8]) -> Result<E, Diagnostic> {
-    let parsed = std::str::from_utf8(event).ok().and_then(|text| json::from_str(text).ok());
+    let parsed = std::str::from_utf8(event)
+        .ok()
+        .and_then(|text| json::from_str(text).ok());
     parsed.ok_or_else(|| invalid_event(std::any::type_name::<E>(), event))
 }
 
 /// Kept out of the generic `parse_event` so the message code exists once.
 fn invalid_event(type_name: &str, event: &[u8]) -> Diagnostic {
-    let why = if std::str::from_utf8(event).is_err() { "is not UTF-8" } else { "does not parse" };
-    let message = format!("the event ({} bytes) {why} as JSON for {type_name}", event.len());
+    let why = if std::str::from_utf8(event).is_err() {
+        "is not UTF-8"
+    } else {
+        "does not parse"
+    };
+    let message = format!(
+        "the event ({} bytes) {why} as JSON for {type_name}",
+        event.len()
+    );
     log::error!("{message}");
     Diagnostic::runtime("InvalidEvent", message)
 }
@@ -301,11 +329,17 @@ struct InFlight {
     thread: Option<ThreadId>,
 }
 
-static IN_FLIGHT: Mutex<InFlight> = Mutex::new(InFlight { phase: Phase::Idle, client: None, thread: None });
+static IN_FLIGHT: Mutex<InFlight> = Mutex::new(InFlight {
+    phase: Phase::Idle,
+    client: None,
+    thread: None,
+});
 
 fn in_flight() -> MutexGuard<'static, InFlight> {
     // A panic while the lock was held poisons it; the data is still sound.
-    IN_FLIGHT.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    IN_FLIGHT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn set_phase(phase: Phase) {
@@ -350,7 +384,11 @@ fn install_panic_hook(client: Client) {
         match (phase, client) {
             (Phase::Invocation(request_id, invocation_id), Some(client)) => {
                 log::error!("handler panicked: {}", diagnostic.error_message);
-                let ctx = Context { request_id, invocation_id, ..Context::default() };
+                let ctx = Context {
+                    request_id,
+                    invocation_id,
+                    ..Context::default()
+                };
                 if let Err(e) = client.post(&protocol::error(client.base(), &ctx, &diagnostic)) {
                     log::error!("could not report the panic: {e}");
                 }
@@ -393,10 +431,18 @@ mod tests {
         assert_eq!(order.items, 3);
         let d = parse_event::<Order>(br#"{"items":"three"}"#).unwrap_err();
         assert_eq!(d.header_value(), "Runtime.InvalidEvent");
-        assert!(d.error_message.contains("does not parse as JSON for"), "{}", d.error_message);
+        assert!(
+            d.error_message.contains("does not parse as JSON for"),
+            "{}",
+            d.error_message
+        );
         assert!(d.error_message.contains("Order"), "{}", d.error_message);
         let d = parse_event::<Order>(&[0xff, 0xfe]).unwrap_err();
-        assert!(d.error_message.contains("is not UTF-8"), "{}", d.error_message);
+        assert!(
+            d.error_message.contains("is not UTF-8"),
+            "{}",
+            d.error_message
+        );
     }
 
     #[test]

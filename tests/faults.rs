@@ -22,27 +22,40 @@ fn exits_at_start(api: Option<&str>) -> (String, Duration) {
     let output = command.output().expect("echo runs");
     assert!(!output.status.success());
     assert_eq!(output.status.code(), Some(1));
-    (String::from_utf8_lossy(&output.stderr).into_owned(), start.elapsed())
+    (
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        start.elapsed(),
+    )
 }
 
 #[test]
 fn no_runtime_api_variable_is_a_clear_exit() {
     let (log, _) = exits_at_start(None);
-    assert!(log.contains("AWS_LAMBDA_RUNTIME_API is not set; exiting"), "{log}");
+    assert!(
+        log.contains("AWS_LAMBDA_RUNTIME_API is not set; exiting"),
+        "{log}"
+    );
 }
 
 #[test]
 fn an_unparsable_runtime_api_variable_is_a_clear_exit() {
     for bad in ["nonsense", "https://127.0.0.1:9001", "127.0.0.1:port"] {
         let (log, _) = exits_at_start(Some(bad));
-        assert!(log.contains("AWS_LAMBDA_RUNTIME_API is not host:port"), "{bad}: {log}");
+        assert!(
+            log.contains("AWS_LAMBDA_RUNTIME_API is not host:port"),
+            "{bad}: {log}"
+        );
     }
 }
 
 #[test]
 fn a_runtime_api_that_is_not_listening_ends_the_process_after_a_few_tries() {
     // Bind and release a port so that nothing listens on it.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let (log, took) = exits_at_start(Some(&format!("127.0.0.1:{port}")));
     assert_eq!(log.matches("asking /next again").count(), 3, "{log}");
     assert!(log.contains("runtime API unreachable"), "{log}");
@@ -57,7 +70,12 @@ fn next_answering_500_ends_the_process_at_once() {
     api.fault_next(Fault::Status(500));
     let mut b = Bootstrap::spawn(api, echo_command());
     assert_eq!(b.wait_exit().code(), Some(1));
-    assert!(b.stderr().contains("runtime API answered /next with 500; exiting"), "{}", b.stderr());
+    assert!(
+        b.stderr()
+            .contains("runtime API answered /next with 500; exiting"),
+        "{}",
+        b.stderr()
+    );
     assert!(!b.stderr().contains("asking /next again"));
 }
 
@@ -80,8 +98,20 @@ fn next_failing_for_good_ends_the_process_after_the_retries() {
     }
     let mut b = Bootstrap::spawn(api, echo_command());
     assert_eq!(b.wait_exit().code(), Some(1));
-    assert_eq!(b.stderr().matches("asking /next again").count(), 3, "{}", b.stderr());
-    assert_eq!(b.api.records().iter().filter(|r| r.path.ends_with("/next")).count(), 4);
+    assert_eq!(
+        b.stderr().matches("asking /next again").count(),
+        3,
+        "{}",
+        b.stderr()
+    );
+    assert_eq!(
+        b.api
+            .records()
+            .iter()
+            .filter(|r| r.path.ends_with("/next"))
+            .count(),
+        4
+    );
 }
 
 #[test]
@@ -96,15 +126,30 @@ fn a_slow_next_is_waited_for_without_a_timeout() {
 #[test]
 fn an_event_without_a_request_id_is_skipped_never_posted() {
     let b = Bootstrap::start("echo", &[]);
-    b.api.push(Event::new("1").without("Lambda-Runtime-Aws-Request-Id"));
-    b.api.push(Event::new("2").header("Lambda-Runtime-Aws-Request-Id", ""));
-    b.api.push(Event::new("3").header("Lambda-Runtime-Aws-Request-Id", "../../init/error"));
+    b.api
+        .push(Event::new("1").without("Lambda-Runtime-Aws-Request-Id"));
+    b.api
+        .push(Event::new("2").header("Lambda-Runtime-Aws-Request-Id", ""));
+    b.api
+        .push(Event::new("3").header("Lambda-Runtime-Aws-Request-Id", "../../init/error"));
     assert_eq!(b.respond(Event::new("4")).body_str(), "4");
     let paths: Vec<String> = b.api.records().iter().map(|r| r.path.clone()).collect();
-    assert!(paths.iter().all(|p| !p.contains("//") && !p.contains("..")), "{paths:?}");
-    assert_eq!(paths.iter().filter(|p| p.ends_with("/response") || p.ends_with("/error")).count(), 1);
+    assert!(
+        paths.iter().all(|p| !p.contains("//") && !p.contains("..")),
+        "{paths:?}"
+    );
+    assert_eq!(
+        paths
+            .iter()
+            .filter(|p| p.ends_with("/response") || p.ends_with("/error"))
+            .count(),
+        1
+    );
     let log = b.stderr();
-    assert!(log.contains("event without Lambda-Runtime-Aws-Request-Id"), "{log}");
+    assert!(
+        log.contains("event without Lambda-Runtime-Aws-Request-Id"),
+        "{log}"
+    );
     assert!(log.contains("request id not usable in a URL"), "{log}");
 }
 
@@ -117,13 +162,29 @@ fn malformed_optional_headers_cost_nothing() {
         .identity("[1,2]");
     let body = b.respond(event).body_str().to_string();
     assert!(body.contains(r#""deadline_ms":0"#), "{body}");
-    assert!(body.contains(r#""client_context":null,"client_context_raw":"{not json""#), "{body}");
-    assert!(body.contains(r#""identity":null,"identity_raw":"[1,2]""#), "{body}");
+    assert!(
+        body.contains(r#""client_context":null,"client_context_raw":"{not json""#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#""identity":null,"identity_raw":"[1,2]""#),
+        "{body}"
+    );
     let log = b.stderr();
-    assert!(log.contains("ignoring malformed Lambda-Runtime-Deadline-Ms"), "{log}");
-    assert!(log.contains("Lambda-Runtime-Client-Context header is not the expected JSON"), "{log}");
+    assert!(
+        log.contains("ignoring malformed Lambda-Runtime-Deadline-Ms"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Lambda-Runtime-Client-Context header is not the expected JSON"),
+        "{log}"
+    );
     // And the next, well-formed invocation is unaffected.
-    assert!(b.respond(Event::new("{}")).body_str().contains(r#""client_context":null"#));
+    assert!(
+        b.respond(Event::new("{}"))
+            .body_str()
+            .contains(r#""client_context":null"#)
+    );
 }
 
 #[test]
@@ -134,7 +195,9 @@ fn refused_answers_are_logged_and_the_loop_goes_on() {
         let refused = b.respond(Event::new("1"));
         assert_eq!(refused.status, status);
         assert_eq!(b.respond(Event::new("2")).body_str(), "2", "after {status}");
-        b.wait_log(&format!("not accepted: runtime API refused the post with {status}"));
+        b.wait_log(&format!(
+            "not accepted: runtime API refused the post with {status}"
+        ));
     }
 }
 
@@ -164,7 +227,11 @@ fn a_500_on_an_answer_ends_the_process() {
         b.api.fault_post(Fault::Status(500));
         b.invoke(Event::new(format!(r#"{{"do":"{action}"}}"#)));
         assert_eq!(b.wait_exit().code(), Some(1), "{action}");
-        assert!(b.stderr().contains("runtime API failed with 500; exiting"), "{}", b.stderr());
+        assert!(
+            b.stderr().contains("runtime API failed with 500; exiting"),
+            "{}",
+            b.stderr()
+        );
     }
 }
 
@@ -191,7 +258,10 @@ fn the_invocation_nonce_is_echoed_and_never_invented() {
     let b = Bootstrap::start("echo", &[]);
     b.api.require_invocation_id(true);
     let with = b.respond(Event::new("1").invocation_id(Some("n-1")));
-    assert_eq!((with.status, with.header("Lambda-Runtime-Invocation-Id")), (202, Some("n-1")));
+    assert_eq!(
+        (with.status, with.header("Lambda-Runtime-Invocation-Id")),
+        (202, Some("n-1"))
+    );
     let without = b.respond(Event::new("2").invocation_id(None));
     assert_eq!(without.header("Lambda-Runtime-Invocation-Id"), None);
 }

@@ -12,12 +12,20 @@ use tiny_lambda::emulator::Event;
 #[test]
 fn hello_answers_a_typed_request() {
     let b = Bootstrap::start("hello", &[]);
-    let event = Event::new(r#"{"name":"Ada"}"#).request_id("req-1").invocation_id(Some("nonce-1"));
+    let event = Event::new(r#"{"name":"Ada"}"#)
+        .request_id("req-1")
+        .invocation_id(Some("nonce-1"));
     let posted = b.respond(event);
     assert_eq!(posted.status, 202);
-    assert_eq!(posted.body_str(), r#"{"greeting":"Hello, Ada!","request_id":"req-1"}"#);
+    assert_eq!(
+        posted.body_str(),
+        r#"{"greeting":"Hello, Ada!","request_id":"req-1"}"#
+    );
     assert_eq!(posted.header("Content-Type"), Some("application/json"));
-    assert_eq!(posted.header("Lambda-Runtime-Invocation-Id"), Some("nonce-1"));
+    assert_eq!(
+        posted.header("Lambda-Runtime-Invocation-Id"),
+        Some("nonce-1")
+    );
     let agent = posted.header("User-Agent").unwrap_or("");
     assert_eq!(agent, concat!("tiny-lambda/", env!("CARGO_PKG_VERSION")));
 }
@@ -42,10 +50,19 @@ fn echo_streams_an_event_of_megabytes() {
 #[test]
 fn raw_gets_and_gives_bytes() {
     let b = Bootstrap::start("raw", &[]);
-    assert_eq!(b.respond(Event::new(&b"not json \xff"[..])).body, b"\xff nosj ton");
+    assert_eq!(
+        b.respond(Event::new(&b"not json \xff"[..])).body,
+        b"\xff nosj ton"
+    );
     let failed = b.fail(Event::new(""));
-    assert_eq!(failed.header("Lambda-Runtime-Function-Error-Type"), Some("Function.str"));
-    assert_eq!(failed.body_str(), r#"{"errorMessage":"empty event","errorType":"str","stackTrace":[]}"#);
+    assert_eq!(
+        failed.header("Lambda-Runtime-Function-Error-Type"),
+        Some("Function.str")
+    );
+    assert_eq!(
+        failed.body_str(),
+        r#"{"errorMessage":"empty event","errorType":"str","stackTrace":[]}"#
+    );
 }
 
 #[test]
@@ -83,7 +100,10 @@ fn context_shows_every_field() {
     assert!(remaining > 20_000 && remaining <= 30_000, "{remaining}");
 
     // The next event has no trace header: the variable must not leak over.
-    let body = b.respond(Event::new("{}").trace_id(None).invocation_id(None)).body_str().to_string();
+    let body = b
+        .respond(Event::new("{}").trace_id(None).invocation_id(None))
+        .body_str()
+        .to_string();
     assert!(body.contains(r#""env_trace_id":null"#), "{body}");
     assert!(body.contains(r#""xray_trace_id":null"#), "{body}");
     assert!(body.contains(r#""invocation_id":null"#), "{body}");
@@ -101,21 +121,36 @@ fn handler_errors_are_reported_and_the_loop_goes_on() {
     let b = Bootstrap::start("errors", &[]);
     let failed = b.fail(Event::new(r#"{"do":"error"}"#).invocation_id(Some("nonce-e")));
     assert_eq!(failed.status, 202);
-    assert_eq!(failed.header("Lambda-Runtime-Function-Error-Type"), Some("Function.ParseIntError"));
-    assert_eq!(failed.header("Content-Type"), Some("application/vnd.aws.lambda.error+json"));
-    assert_eq!(failed.header("Lambda-Runtime-Invocation-Id"), Some("nonce-e"));
+    assert_eq!(
+        failed.header("Lambda-Runtime-Function-Error-Type"),
+        Some("Function.ParseIntError")
+    );
+    assert_eq!(
+        failed.header("Content-Type"),
+        Some("application/vnd.aws.lambda.error+json")
+    );
+    assert_eq!(
+        failed.header("Lambda-Runtime-Invocation-Id"),
+        Some("nonce-e")
+    );
     assert_eq!(
         failed.body_str(),
         r#"{"errorMessage":"invalid digit found in string","errorType":"ParseIntError","stackTrace":[]}"#
     );
 
     let custom = b.fail(Event::new(r#"{"do":"custom"}"#));
-    assert_eq!(custom.header("Lambda-Runtime-Function-Error-Type"), Some("Function.OrderRejected"));
+    assert_eq!(
+        custom.header("Lambda-Runtime-Function-Error-Type"),
+        Some("Function.OrderRejected")
+    );
     assert_eq!(
         custom.body_str(),
         r#"{"errorMessage":"the order has no items","errorType":"OrderRejected","stackTrace":[]}"#
     );
-    assert_eq!(b.respond(Event::new(r#"{"do":"ok"}"#)).body_str(), r#"{"done":"ok"}"#);
+    assert_eq!(
+        b.respond(Event::new(r#"{"do":"ok"}"#)).body_str(),
+        r#"{"done":"ok"}"#
+    );
     b.wait_log("invocation failed: ParseIntError: invalid digit found in string");
 }
 
@@ -124,15 +159,34 @@ fn an_event_that_does_not_parse_is_reported_and_the_loop_goes_on() {
     let b = Bootstrap::start("errors", &[]);
     for bad in [r#"{"nope":1}"#, "not json", "\u{0}"] {
         let failed = b.fail(Event::new(bad));
-        assert_eq!(failed.header("Lambda-Runtime-Function-Error-Type"), Some("Runtime.InvalidEvent"));
+        assert_eq!(
+            failed.header("Lambda-Runtime-Function-Error-Type"),
+            Some("Runtime.InvalidEvent")
+        );
         let body = failed.body_str();
-        assert!(body.starts_with(r#"{"errorMessage":"the event ("#), "{body}");
-        assert!(body.contains("does not parse as JSON for errors::Request"), "{body}");
-        assert!(body.ends_with(r#","errorType":"InvalidEvent","stackTrace":[]}"#), "{body}");
+        assert!(
+            body.starts_with(r#"{"errorMessage":"the event ("#),
+            "{body}"
+        );
+        assert!(
+            body.contains("does not parse as JSON for errors::Request"),
+            "{body}"
+        );
+        assert!(
+            body.ends_with(r#","errorType":"InvalidEvent","stackTrace":[]}"#),
+            "{body}"
+        );
     }
     let failed = b.fail(Event::new(&b"\xff\xfe"[..]));
-    assert!(failed.body_str().contains("is not UTF-8"), "{}", failed.body_str());
-    assert_eq!(b.respond(Event::new(r#"{"do":"ok"}"#)).body_str(), r#"{"done":"ok"}"#);
+    assert!(
+        failed.body_str().contains("is not UTF-8"),
+        "{}",
+        failed.body_str()
+    );
+    assert_eq!(
+        b.respond(Event::new(r#"{"do":"ok"}"#)).body_str(),
+        r#"{"done":"ok"}"#
+    );
 }
 
 #[test]
@@ -140,15 +194,29 @@ fn a_panic_is_reported_and_with_unwind_the_loop_goes_on() {
     // Tests build with the dev profile: panic = "unwind".
     let b = Bootstrap::start("errors", &[]);
     let failed = b.fail(Event::new(r#"{"do":"panic"}"#).invocation_id(Some("nonce-p")));
-    assert_eq!(failed.header("Lambda-Runtime-Function-Error-Type"), Some("Function.Panic"));
-    assert_eq!(failed.header("Lambda-Runtime-Invocation-Id"), Some("nonce-p"));
+    assert_eq!(
+        failed.header("Lambda-Runtime-Function-Error-Type"),
+        Some("Function.Panic")
+    );
+    assert_eq!(
+        failed.header("Lambda-Runtime-Invocation-Id"),
+        Some("nonce-p")
+    );
     assert_eq!(
         failed.body_str(),
         r#"{"errorMessage":"the handler panicked on purpose","errorType":"Panic","stackTrace":[]}"#
     );
-    assert_eq!(b.respond(Event::new(r#"{"do":"ok"}"#)).body_str(), r#"{"done":"ok"}"#);
+    assert_eq!(
+        b.respond(Event::new(r#"{"do":"ok"}"#)).body_str(),
+        r#"{"done":"ok"}"#
+    );
     // Exactly one report for the panicked invocation: the hook's, not a second from the loop.
-    let posts = b.api.records().iter().filter(|r| r.path.ends_with("/error")).count();
+    let posts = b
+        .api
+        .records()
+        .iter()
+        .filter(|r| r.path.ends_with("/error"))
+        .count();
     assert_eq!(posts, 1);
 }
 
@@ -157,7 +225,10 @@ fn with_panic_abort_the_hook_reports_before_the_process_dies() {
     let bin = panic_abort_example("errors");
     let mut b = Bootstrap::start_path(bin, &[]);
     let failed = b.fail(Event::new(r#"{"do":"panic"}"#));
-    assert_eq!(failed.header("Lambda-Runtime-Function-Error-Type"), Some("Function.Panic"));
+    assert_eq!(
+        failed.header("Lambda-Runtime-Function-Error-Type"),
+        Some("Function.Panic")
+    );
     assert_eq!(
         failed.body_str(),
         r#"{"errorMessage":"the handler panicked on purpose","errorType":"Panic","stackTrace":[]}"#
@@ -177,7 +248,10 @@ fn panic_abort_example(name: &str) -> std::path::PathBuf {
         .env("CARGO_PROFILE_DEV_PANIC", "abort")
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "building {name} with panic = abort failed");
+    assert!(
+        status.success(),
+        "building {name} with panic = abort failed"
+    );
     target.join("debug").join("examples").join(name)
 }
 
@@ -185,23 +259,42 @@ fn panic_abort_example(name: &str) -> std::path::PathBuf {
 fn an_init_error_is_posted_and_the_process_exits() {
     let mut b = Bootstrap::start("init", &[("INIT_FAIL", "1")]);
     let posted = b.api.wait_init_error(WAIT).expect("an /init/error post");
-    assert_eq!(posted.header("Lambda-Runtime-Function-Error-Type"), Some("Function.ConfigMissing"));
-    assert_eq!(posted.header("Content-Type"), Some("application/vnd.aws.lambda.error+json"));
+    assert_eq!(
+        posted.header("Lambda-Runtime-Function-Error-Type"),
+        Some("Function.ConfigMissing")
+    );
+    assert_eq!(
+        posted.header("Content-Type"),
+        Some("application/vnd.aws.lambda.error+json")
+    );
     assert_eq!(
         posted.body_str(),
         r#"{"errorMessage":"INIT_FAIL is set, so the settings are missing","errorType":"ConfigMissing","stackTrace":[]}"#
     );
     assert!(!b.wait_exit().success());
-    assert!(!b.api.wait_next_calls(1, Duration::ZERO), "no /next after a failed init");
-    assert!(b.stderr().contains("init failed: ConfigMissing"), "{}", b.stderr());
+    assert!(
+        !b.api.wait_next_calls(1, Duration::ZERO),
+        "no /next after a failed init"
+    );
+    assert!(
+        b.stderr().contains("init failed: ConfigMissing"),
+        "{}",
+        b.stderr()
+    );
 }
 
 #[test]
 fn a_panic_in_init_is_posted_to_init_error() {
     let mut b = Bootstrap::start("init", &[("INIT_PANIC", "1")]);
     let posted = b.api.wait_init_error(WAIT).expect("an /init/error post");
-    assert_eq!(posted.header("Lambda-Runtime-Function-Error-Type"), Some("Function.Panic"));
-    assert_eq!(posted.body_str(), r#"{"errorMessage":"init panicked on purpose","errorType":"Panic","stackTrace":[]}"#);
+    assert_eq!(
+        posted.header("Lambda-Runtime-Function-Error-Type"),
+        Some("Function.Panic")
+    );
+    assert_eq!(
+        posted.body_str(),
+        r#"{"errorMessage":"init panicked on purpose","errorType":"Panic","stackTrace":[]}"#
+    );
     assert!(!b.wait_exit().success());
 }
 
@@ -220,7 +313,14 @@ fn the_after_response_hook_runs_after_the_answer_is_posted() {
     assert_eq!(first.body_str(), r#"{"hooks_run":0}"#);
     // The answer was posted before the hook's slow work; the next /next waits for it.
     assert!(b.api.wait_next_calls(2, WAIT));
-    let second_next = b.api.records().iter().filter(|r| r.path.ends_with("/next")).nth(1).unwrap().at;
+    let second_next = b
+        .api
+        .records()
+        .iter()
+        .filter(|r| r.path.ends_with("/next"))
+        .nth(1)
+        .unwrap()
+        .at;
     assert!(second_next.duration_since(first.at) >= Duration::from_millis(300));
     assert_eq!(b.respond(Event::new("{}")).body_str(), r#"{"hooks_run":1}"#);
 }

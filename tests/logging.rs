@@ -10,7 +10,10 @@ use tiny_lambda::emulator::Event;
 const LOG_EVENT: &str = r#"{"do":"log"}"#;
 
 fn lines_of(log: &str, needle: &str) -> Vec<String> {
-    log.lines().filter(|l| l.contains(needle)).map(str::to_string).collect()
+    log.lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
@@ -24,7 +27,10 @@ fn text_lines_carry_time_request_id_and_level() {
     assert!(fields[0].ends_with('Z') && fields[0].len() == 24, "{line}");
     assert_eq!(&fields[1..], ["req-text", "WARN", "errors: a warn line"]);
     // INFO by default: no debug or trace lines.
-    assert!(log.contains("an info line") && !log.contains("a debug line"), "{log}");
+    assert!(
+        log.contains("an info line") && !log.contains("a debug line"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -39,8 +45,12 @@ fn json_lines_are_one_object_each() {
         "{line}"
     );
     for line in log.lines() {
-        assert!(line.starts_with('{') && line.ends_with('}'), "not JSON: {line}");
-        let value: miniserde::json::Value = miniserde::json::from_str(line).expect("each line parses");
+        assert!(
+            line.starts_with('{') && line.ends_with('}'),
+            "not JSON: {line}"
+        );
+        let value: miniserde::json::Value =
+            miniserde::json::from_str(line).expect("each line parses");
         drop(value);
     }
 }
@@ -56,7 +66,10 @@ fn aws_lambda_log_level_sets_the_level() {
 
 #[test]
 fn rust_log_wins_over_aws_lambda_log_level() {
-    let b = Bootstrap::start("errors", &[("AWS_LAMBDA_LOG_LEVEL", "ERROR"), ("RUST_LOG", "trace")]);
+    let b = Bootstrap::start(
+        "errors",
+        &[("AWS_LAMBDA_LOG_LEVEL", "ERROR"), ("RUST_LOG", "trace")],
+    );
     b.respond(Event::new(LOG_EVENT));
     let log = b.wait_log("a trace line");
     assert!(log.contains("a debug line"), "{log}");

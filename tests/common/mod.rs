@@ -17,9 +17,16 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// The path of an example built by `cargo test` (target/<profile>/examples/NAME).
 pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
     let path = profile_dir.join("examples").join(name);
-    assert!(path.exists(), "{} is missing: run `cargo test`, which builds the examples", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test`, which builds the examples",
+        path.display()
+    );
     path
 }
 
@@ -45,7 +52,10 @@ impl Bootstrap {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/test-function")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/23/[$LATEST]0123456789abcdef")
+            .env(
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                "2026/11/23/[$LATEST]0123456789abcdef",
+            )
             .env("RUST_BACKTRACE", "0");
         for (k, v) in env {
             command.env(k, v);
@@ -56,7 +66,11 @@ impl Bootstrap {
     /// Spawn a prepared command against `api` (its address is set here).
     pub fn spawn(api: MockApi, mut command: Command) -> Bootstrap {
         command.env("AWS_LAMBDA_RUNTIME_API", api.address());
-        let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("bootstrap spawns");
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("bootstrap spawns");
         let stderr = Arc::new(Mutex::new(String::new()));
         let sink = Arc::clone(&stderr);
         let mut pipe = child.stderr.take().expect("piped stderr");
@@ -66,7 +80,9 @@ impl Bootstrap {
                 if n == 0 {
                     break;
                 }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
         Bootstrap { api, child, stderr }
@@ -84,7 +100,9 @@ impl Bootstrap {
     pub fn respond(&self, event: Event) -> Posted {
         match self.invoke(event) {
             Outcome::Response(posted) => posted,
-            Outcome::Error(posted) => panic!("expected a response, got error {}", posted.body_str()),
+            Outcome::Error(posted) => {
+                panic!("expected a response, got error {}", posted.body_str())
+            }
         }
     }
 
@@ -92,7 +110,9 @@ impl Bootstrap {
     pub fn fail(&self, event: Event) -> Posted {
         match self.invoke(event) {
             Outcome::Error(posted) => posted,
-            Outcome::Response(posted) => panic!("expected an error, got response {}", posted.body_str()),
+            Outcome::Response(posted) => {
+                panic!("expected an error, got response {}", posted.body_str())
+            }
         }
     }
 
@@ -105,7 +125,11 @@ impl Bootstrap {
                 thread::sleep(Duration::from_millis(50));
                 return status;
             }
-            assert!(start.elapsed() < WAIT, "bootstrap did not exit; stderr:\n{}", self.stderr());
+            assert!(
+                start.elapsed() < WAIT,
+                "bootstrap did not exit; stderr:\n{}",
+                self.stderr()
+            );
             thread::sleep(Duration::from_millis(10));
         }
     }
@@ -123,7 +147,10 @@ impl Bootstrap {
             if text.contains(needle) {
                 return text;
             }
-            assert!(start.elapsed() < WAIT, "log never said {needle:?}; stderr:\n{text}");
+            assert!(
+                start.elapsed() < WAIT,
+                "log never said {needle:?}; stderr:\n{text}"
+            );
             thread::sleep(Duration::from_millis(10));
         }
     }
