@@ -1,118 +1,100 @@
-//! The Runtime API client: the only module that touches the network.
+//! The Runtime API client: moves the bytes that [`crate::protocol`] describes.
 //!
-//! It moves bytes for [`crate::protocol`]: a `GET` for the next event and a
-//! `POST` for each [`Post`] the protocol builds, over one kept-alive HTTP/1.1
-//! connection made by ureq (no TLS, no gzip: the API is on the same host).
+//! A `GET` for the next event and a `POST` for each [`Post`], over the one
+//! kept-alive connection of [`crate::http`]. This module and `http` are the
+//! only code that touches the network.
 
-use std::io::Read;
-use std::string::String;
-use std::sync::Arc;
+use std::string::{String, ToString};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::vec::Vec;
 
 use crate::context::{Config, Context};
 use crate::error::Error;
+use crate::http::{Connection, Response};
 use crate::protocol::{self, Post};
 
-/// A handle on the Runtime API. Cloning it shares the one connection.
+/// A handle on the Runtime API. Clones share the one connection.
 #[derive(Clone)]
 pub(crate) struct Client {
-    agent: ureq::Agent,
     base: String,
+    /// `host:port` of the API: where to connect, and the `Host` header.
+    authority: String,
+    connection: Arc<Mutex<Connection>>,
 }
 
 impl Client {
     /// A client for `AWS_LAMBDA_RUNTIME_API`'s value.
     pub(crate) fn new(api: &str) -> Result<Client, Error> {
         let base = protocol::base_url(api)?;
-        let config = ureq::Agent::config_builder()
-            // Status codes are the protocol here (410, 413, 500 each mean
-            // something different), so they are answers, not ureq errors.
-            .http_status_as_error(false)
-            // `/next` long-polls for as long as there is no event, and Lambda
-            // freezes the whole process between invocations: any timeout would
-            // fire on thaw for no reason. So there is none.
-            .timeout_global(None)
-            .max_redirects(0)
-            .user_agent(concat!("tiny-lambda/", env!("CARGO_PKG_VERSION")))
-            // Headers and a small body leave in one segment; with Nagle on, the
-            // body could wait for the API's delayed ACK (about 40 ms on Linux).
-            .no_delay(true)
-            // ureq's 128 KiB buffers are zero-filled at first use, which is
-            // start-up time paid on every cold start. Headers from `/next` are
-            // small (a client context is the largest, a few KiB) and bodies
-            // stream through, so 16 KiB is plenty.
-            .input_buffer_size(16 * 1024)
-            .output_buffer_size(16 * 1024)
-            .max_response_header_size(16 * 1024)
-            .max_idle_connections(1)
-            .max_idle_connections_per_host(1)
-            .build();
+        let authority = base["http://".len()..]
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let connection = Arc::new(Mutex::new(Connection::new(&authority)));
         Ok(Client {
-            agent: config.into(),
             base,
+            authority,
+            connection,
         })
     }
 
+    /// The base URL: `http://host:port[/prefix]/2018-06-01/runtime`.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
     /// Wait for the next event: its context and its body.
+    ///
+    /// There is no timeout: `/next` long-polls for as long as there is no
+    /// event, and Lambda freezes the whole process between invocations, so a
+    /// timer would fire on thaw for no reason.
     pub(crate) fn next(&self, config: &Arc<Config>) -> Result<(Context, Vec<u8>), Error> {
         let url = protocol::next_url(&self.base);
         log::debug!("GET {url}");
-        let response = self.agent.get(&url).call().map_err(gone)?;
-        let (parts, body) = response.into_parts();
-        let headers = &parts.headers;
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let context = protocol::parse_next(parts.status.as_u16(), &header, config);
-        // Read the body even when the answer is an error, so the connection
-        // stays usable for the next call.
-        let event = read_body(body)?;
-        let context = context?;
-        log::debug!("{}: event of {} bytes", context.request_id, event.len());
-        Ok((context, event))
+        let response = self.send("GET", &url, &[], &[])?;
+        let header = |name: &str| response.header(name);
+        let context = protocol::parse_next(response.status, &header, config)?;
+        log::debug!(
+            "{}: event of {} bytes",
+            context.request_id,
+            response.body.len()
+        );
+        Ok((context, response.body))
     }
 
     /// Send one post and judge the answer.
     pub(crate) fn post(&self, post: &Post) -> Result<(), Error> {
         log::debug!("POST {} ({} bytes)", post.url, post.body.len());
-        let mut request = self
-            .agent
-            .post(&post.url)
-            .header("Content-Type", post.content_type);
+        let mut headers = Vec::with_capacity(3);
+        headers.push(("Content-Type", post.content_type));
         if let Some(error_type) = &post.error_type {
-            request = request.header(protocol::FUNCTION_ERROR_TYPE, error_type);
+            headers.push((protocol::FUNCTION_ERROR_TYPE, error_type.as_str()));
         }
         if let Some(nonce) = post.invocation_id {
-            request = request.header(protocol::INVOCATION_ID, nonce);
+            headers.push((protocol::INVOCATION_ID, nonce));
         }
-        let response = request.send(&post.body[..]).map_err(gone)?;
-        let status = response.status().as_u16();
-        let answer = read_body(response.into_body())?;
-        protocol::judge_post(status, &String::from_utf8_lossy(&answer))
+        let response = self.send("POST", &post.url, &headers, &post.body)?;
+        protocol::judge_post(response.status, &String::from_utf8_lossy(&response.body))
     }
 
-    /// The base URL, for the log line at start.
-    pub(crate) fn base(&self) -> &str {
-        &self.base
+    fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Response, Error> {
+        // Every URL comes from `base`, so the path is what follows the authority.
+        let path = &url["http://".len() + self.authority.len()..];
+        let exchange = |connection: &mut Connection| connection.send(method, path, headers, body);
+        let result = match self.connection.try_lock() {
+            Ok(mut connection) => exchange(&mut connection),
+            Err(TryLockError::Poisoned(poisoned)) => exchange(&mut poisoned.into_inner()),
+            // Only the panic hook can get here, for a panic raised while the
+            // connection was in use: it reports over a connection of its own.
+            Err(TryLockError::WouldBlock) => exchange(&mut Connection::new(&self.authority)),
+        };
+        result.map_err(|e| Error::ApiGone(e.to_string()))
     }
 }
-
-/// Read a whole body into one buffer sized from `Content-Length`: an event of
-/// megabytes is read once, without regrowing, and parsed where it lies.
-fn read_body(body: ureq::Body) -> Result<Vec<u8>, Error> {
-    // Lambda caps buffered events at 6 MB; trust the header only that far so a
-    // wrong one cannot make us reserve gigabytes up front.
-    let expected = body
-        .content_length()
-        .unwrap_or(0)
-        .min(6 * 1024 * 1024 + 4096) as usize;
-    let mut bytes = Vec::with_capacity(expected);
-    body.into_reader()
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::ApiGone(e.to_string()))?;
-    Ok(bytes)
-}
-
-fn gone(e: ureq::Error) -> Error {
-    Error::ApiGone(e.to_string())
-}
-
-use std::string::ToString;

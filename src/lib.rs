@@ -75,6 +75,8 @@ pub mod protocol;
 #[cfg(feature = "std")]
 mod client;
 #[cfg(feature = "std")]
+mod http;
+#[cfg(feature = "std")]
 mod logging;
 #[cfg(feature = "std")]
 pub mod runtime;

@@ -1,0 +1,387 @@
+//! Just enough HTTP/1.1 for the Runtime API, on `std::net`: one kept-alive
+//! connection to one host, `GET` and `POST`, request bodies with a
+//! `Content-Length`, response bodies with a `Content-Length` or chunked.
+//!
+//! Why not an HTTP crate: every byte here ships in every bootstrap. The
+//! Runtime API is a local, plain-HTTP peer with no TLS, redirects, proxies,
+//! cookies or compression, and size-report measured ureq 3 (with the `http`
+//! crate it brings) at about 175 KB of the echo bootstrap, more than this
+//! whole runtime's own code. The reading side is split from the socket
+//! ([`read_response`] takes any `BufRead`), so it is tested on byte strings.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::string::String;
+use std::vec::Vec;
+
+/// Headers and body of one answer, as received.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Response {
+    /// A header's value by name, ignoring case as HTTP does.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Headers larger than this are refused: `/next` sends a few hundred bytes,
+/// a few KB with a client context.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// One connection to the Runtime API, opened on first use and kept alive.
+pub(crate) struct Connection {
+    authority: String,
+    stream: Option<BufReader<TcpStream>>,
+}
+
+impl Connection {
+    /// A connection to `host:port`; nothing is opened yet.
+    pub(crate) fn new(authority: &str) -> Connection {
+        Connection {
+            authority: authority.into(),
+            stream: None,
+        }
+    }
+
+    /// Send one request and read its answer.
+    ///
+    /// A kept-alive connection that the server closed while we were idle fails
+    /// on first use with nothing received; a `GET` is then sent once more on a
+    /// fresh connection. A `POST` is not: the caller decides whether to repeat it.
+    pub(crate) fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> io::Result<Response> {
+        let reused = self.stream.is_some();
+        match self.send_once(method, path, headers, body) {
+            Err(e) if reused && method == "GET" && is_stale(&e) => {
+                self.send_once(method, path, headers, body)
+            }
+            other => other,
+        }
+    }
+
+    fn send_once(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> io::Result<Response> {
+        let result = self.exchange(method, path, headers, body);
+        // After any failure the stream may be mid-message: never reuse it.
+        let keep = matches!(&result, Ok(r) if !r.header("Connection").is_some_and(|v| v.eq_ignore_ascii_case("close")));
+        if !keep {
+            self.stream = None;
+        }
+        result
+    }
+
+    fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> io::Result<Response> {
+        let reader = match &mut self.stream {
+            Some(reader) => reader,
+            None => {
+                let stream = TcpStream::connect(self.authority.as_str())?;
+                // Each request is written whole and then we wait for the answer;
+                // with Nagle on, a second segment (the body of a large post)
+                // could wait for the peer's delayed ACK, about 40 ms on Linux.
+                stream.set_nodelay(true)?;
+                self.stream
+                    .insert(BufReader::with_capacity(8 * 1024, stream))
+            }
+        };
+        let mut message = request_head(method, path, &self.authority, headers, body.len());
+        let stream = reader.get_mut();
+        // Small bodies go out with the head in one write, one TCP segment;
+        // large ones are written from where they lie rather than copied.
+        if body.len() <= 16 * 1024 {
+            message.extend_from_slice(body);
+            stream.write_all(&message)?;
+        } else {
+            stream.write_all(&message)?;
+            stream.write_all(body)?;
+        }
+        read_response(reader)
+    }
+}
+
+/// EOF or reset before any answer: the server had closed the idle connection.
+fn is_stale(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
+/// The request line and headers, ending with the blank line.
+pub(crate) fn request_head(
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[(&str, &str)],
+    body_len: usize,
+) -> Vec<u8> {
+    let mut head = Vec::with_capacity(256);
+    let mut line = |parts: &[&str]| {
+        for part in parts {
+            head.extend_from_slice(part.as_bytes());
+        }
+        head.extend_from_slice(b"\r\n");
+    };
+    line(&[method, " ", path, " HTTP/1.1"]);
+    line(&["Host: ", host]);
+    line(&["User-Agent: tiny-lambda/", env!("CARGO_PKG_VERSION")]);
+    for (name, value) in headers {
+        line(&[name, ": ", value]);
+    }
+    if method != "GET" {
+        let mut digits = [0_u8; 20];
+        line(&["Content-Length: ", format_usize(body_len, &mut digits)]);
+    }
+    line(&[]);
+    head
+}
+
+/// Decimal digits without `core::fmt`, which would be the only formatting on this path.
+fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
+/// Read one answer: status line, headers, body.
+pub(crate) fn read_response(reader: &mut impl BufRead) -> io::Result<Response> {
+    let mut budget = MAX_HEAD_BYTES;
+    let status_line = read_line(reader, &mut budget)?;
+    // "HTTP/1.1 202 Accepted": the code is the second word.
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse::<u16>().ok())
+        .filter(|_| status_line.starts_with("HTTP/1."))
+        .ok_or_else(|| invalid("malformed status line"))?;
+    let mut response = Response {
+        status,
+        ..Response::default()
+    };
+    loop {
+        let line = read_line(reader, &mut budget)?;
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| invalid("malformed header"))?;
+        response
+            .headers
+            .push((name.trim().into(), value.trim().into()));
+    }
+    response.body = read_body(reader, &response)?;
+    Ok(response)
+}
+
+fn read_body(reader: &mut impl BufRead, response: &Response) -> io::Result<Vec<u8>> {
+    if response.status == 204 || response.status == 304 || response.status < 200 {
+        return Ok(Vec::new());
+    }
+    if response
+        .header("Transfer-Encoding")
+        .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"))
+    {
+        return read_chunked(reader);
+    }
+    let Some(length) = response.header("Content-Length") else {
+        // No length: the body runs to the end of the connection.
+        let mut body = Vec::new();
+        reader.read_to_end(&mut body)?;
+        return Ok(body);
+    };
+    let length: usize = length
+        .parse()
+        .map_err(|_| invalid("malformed Content-Length"))?;
+    // One allocation of the right size, then one copy out of the socket: an
+    // event of megabytes is never regrown or copied again. The up-front
+    // reservation is capped so a wrong header cannot reserve gigabytes.
+    let mut body = Vec::with_capacity(length.min(8 * 1024 * 1024));
+    let read = reader.take(length as u64).read_to_end(&mut body)?;
+    if read < length {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(body)
+}
+
+/// `Transfer-Encoding: chunked`: hex size line, data, CRLF, until size 0.
+fn read_chunked(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut budget = MAX_HEAD_BYTES;
+        let line = read_line(reader, &mut budget)?;
+        let size = line.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size, 16).map_err(|_| invalid("malformed chunk size"))?;
+        if size == 0 {
+            // Trailers, if any, end with a blank line.
+            while !read_line(reader, &mut budget)?.is_empty() {}
+            return Ok(body);
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader.read_exact(&mut body[start..])?;
+        if !read_line(reader, &mut budget)?.is_empty() {
+            return Err(invalid("chunk without its CRLF"));
+        }
+    }
+}
+
+/// One line without its CRLF, charged against `budget`.
+fn read_line(reader: &mut impl BufRead, budget: &mut usize) -> io::Result<String> {
+    let mut line = Vec::new();
+    let read = reader
+        .by_ref()
+        .take(*budget as u64 + 1)
+        .read_until(b'\n', &mut line)?;
+    if read == 0 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    if read > *budget || line.last() != Some(&b'\n') {
+        return Err(invalid("header line too long or cut short"));
+    }
+    *budget -= read;
+    line.pop();
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    String::from_utf8(line).map_err(|_| invalid("header is not UTF-8"))
+}
+
+fn invalid(what: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(bytes: &[u8]) -> io::Result<Response> {
+        read_response(&mut &bytes[..])
+    }
+
+    #[test]
+    fn request_heads_are_exact() {
+        let get = request_head(
+            "GET",
+            "/2018-06-01/runtime/invocation/next",
+            "127.0.0.1:9001",
+            &[],
+            0,
+        );
+        let expected = concat!(
+            "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n",
+            "Host: 127.0.0.1:9001\r\n",
+            "User-Agent: tiny-lambda/",
+            env!("CARGO_PKG_VERSION"),
+            "\r\n\r\n"
+        );
+        assert_eq!(String::from_utf8(get).unwrap(), expected);
+        let post = request_head(
+            "POST",
+            "/r",
+            "h:1",
+            &[("Content-Type", "application/json")],
+            1234,
+        );
+        let text = String::from_utf8(post).unwrap();
+        assert!(
+            text.starts_with("POST /r HTTP/1.1\r\nHost: h:1\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("Content-Type: application/json\r\nContent-Length: 1234\r\n\r\n"),
+            "{text}"
+        );
+        let mut digits = [0; 20];
+        assert_eq!(format_usize(0, &mut digits), "0");
+        assert_eq!(
+            format_usize(usize::MAX, &mut digits),
+            "18446744073709551615"
+        );
+    }
+
+    #[test]
+    fn a_content_length_body_is_read_exactly() {
+        let r = parse(b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: abc\r\ncontent-length: 5\r\n\r\nhelloEXTRA").unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("lambda-runtime-aws-request-id"), Some("abc"));
+        assert_eq!(r.body, b"hello");
+    }
+
+    #[test]
+    fn a_chunked_body_is_decoded() {
+        let r = parse(b"HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nWiki\r\n5\r\npedia\r\n0\r\nTrailer: t\r\n\r\n").unwrap();
+        assert_eq!(r.body, b"Wikipedia");
+    }
+
+    #[test]
+    fn keep_alive_reads_stop_at_the_message_boundary() {
+        let two = b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+        let mut reader = &two[..];
+        assert_eq!(read_response(&mut reader).unwrap().body, b"ok");
+        assert_eq!(read_response(&mut reader).unwrap().status, 500);
+    }
+
+    #[test]
+    fn a_body_without_length_runs_to_the_end() {
+        assert_eq!(
+            parse(b"HTTP/1.0 200 OK\r\n\r\nall of it").unwrap().body,
+            b"all of it"
+        );
+        assert_eq!(parse(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap().body, b"");
+    }
+
+    #[test]
+    fn broken_answers_are_errors_not_panics() {
+        for bad in [
+            &b""[..],
+            b"HTTP/1.1 200 OK\r\n",
+            b"SMTP 220 hello\r\n\r\n",
+            b"HTTP/1.1 abc OK\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
+        ] {
+            assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        let mut huge = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
+        huge.extend(std::iter::repeat_n(b'a', MAX_HEAD_BYTES));
+        huge.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(parse(&huge).unwrap_err().kind(), io::ErrorKind::InvalidData);
+    }
+}
