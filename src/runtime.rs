@@ -369,7 +369,10 @@ fn install_panic_hook(client: Client) {
         state.client = Some(client);
         state.thread = Some(thread::current().id());
     }
-    let previous = panic::take_hook();
+    // std's default hook is not chained: it links std's backtrace printer
+    // (gimli, addr2line, rustc_demangle: about 60 KB), and a stripped
+    // bootstrap has no symbols for it to print. The message and location are
+    // printed below instead.
     panic::set_hook(Box::new(move |info| {
         let (phase, client) = {
             let mut state = in_flight();
@@ -396,7 +399,7 @@ fn install_panic_hook(client: Client) {
             (Phase::Init, Some(client)) => report_init_error(&client, &diagnostic),
             _ => {}
         }
-        previous(info);
+        std::eprintln!("{info}");
     }));
 }
 
