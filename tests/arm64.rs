@@ -15,13 +15,19 @@ use common::Bootstrap;
 use tiny_lambda::emulator::{Event, MockApi};
 
 fn arm64(name: &str) -> Bootstrap {
-    let dir = std::env::var("TINY_LAMBDA_ARM64_EXAMPLES")
-        .expect("set TINY_LAMBDA_ARM64_EXAMPLES to target/aarch64-unknown-linux-musl/size/examples");
+    let dir = std::env::var("TINY_LAMBDA_ARM64_EXAMPLES").expect(
+        "set TINY_LAMBDA_ARM64_EXAMPLES to target/aarch64-unknown-linux-musl/size/examples",
+    );
     let binary = PathBuf::from(dir).join(name);
     let header = std::fs::read(&binary).unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
     // ELF, 64-bit, machine 0xB7 (AArch64): make sure this is not a host binary.
     assert_eq!(&header[..5], b"\x7fELF\x02");
-    assert_eq!(u16::from_le_bytes([header[18], header[19]]), 0xB7, "{} is not aarch64", binary.display());
+    assert_eq!(
+        u16::from_le_bytes([header[18], header[19]]),
+        0xB7,
+        "{} is not aarch64",
+        binary.display()
+    );
     let qemu = std::env::var("TINY_LAMBDA_QEMU").unwrap_or_else(|_| "qemu-aarch64-static".into());
     let mut command = Command::new(qemu);
     command.arg(binary).env_clear();
@@ -42,9 +48,15 @@ fn arm64_echo_answers() {
 fn arm64_errors_are_reported() {
     let mut b = arm64("errors");
     let failed = b.fail(Event::new(r#"{"do":"error"}"#));
-    assert_eq!(failed.header("Lambda-Runtime-Function-Error-Type"), Some("Function.ParseIntError"));
+    assert_eq!(
+        failed.header("Lambda-Runtime-Function-Error-Type"),
+        Some("Function.ParseIntError")
+    );
     let invalid = b.fail(Event::new("[]"));
-    assert_eq!(invalid.header("Lambda-Runtime-Function-Error-Type"), Some("Runtime.InvalidEvent"));
+    assert_eq!(
+        invalid.header("Lambda-Runtime-Function-Error-Type"),
+        Some("Runtime.InvalidEvent")
+    );
     // The size profile aborts on panic: the hook reports first, then the process dies.
     let panicked = b.fail(Event::new(r#"{"do":"panic"}"#));
     assert_eq!(
