@@ -4,9 +4,9 @@
 //!
 //! Why not an HTTP crate: every byte here ships in every bootstrap. The
 //! Runtime API is a local, plain-HTTP peer with no TLS, redirects, proxies,
-//! cookies or compression, and size-report measured ureq 3 (with the `http`
-//! crate it brings) at about 175 KB of the echo bootstrap, more than this
-//! whole runtime's own code. The reading side is split from the socket
+//! cookies or compression. With ureq 3 (default features off) the echo
+//! example measured 681,728 bytes in the size profile; with this module,
+//! 418,816 (size-report, 2026-11-23). The reading side is split from the socket
 //! ([`read_response`] takes any `BufRead`), so it is tested on byte strings.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
