@@ -142,11 +142,40 @@ pub fn parse_next<'h>(
 }
 
 fn parse_json_header<T: Deserialize>(request_id: &str, name: &str, raw: Option<&str>) -> Option<T> {
-    let parsed = json::from_str(raw?).ok();
+    let raw = raw?;
+    // Lambda sends the JSON itself. `cargo lambda watch` forwards the client
+    // context base64-encoded, as the Invoke API receives it; accept that too.
+    let decoded = || decode_base64(raw).and_then(|bytes| String::from_utf8(bytes).ok());
+    let parsed = json::from_str(raw)
+        .ok()
+        .or_else(|| json::from_str(&decoded()?).ok());
     if parsed.is_none() {
         log::warn!("{request_id}: {name} header is not the expected JSON; kept raw only");
     }
     parsed
+}
+
+/// Standard base64 (RFC 4648, `=` padding optional), or None if `text` is not that.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut bits, mut count) = (0_u32, 0_u32);
+    for b in text.trim_end_matches('=').bytes() {
+        let sextet = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        bits = bits << 6 | u32::from(sextet);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+        }
+    }
+    Some(out)
 }
 
 /// RFC 3986 `pchar` minus `%`: characters that stand for themselves in a path segment.
@@ -348,6 +377,27 @@ mod tests {
         assert_eq!(id.cognito_identity_pool_id.as_deref(), Some("pool"));
         assert_eq!(ctx.tenant_id.as_deref(), Some("tenant-7"));
         assert_eq!(ctx.invocation_id.as_deref(), Some("nonce-1"));
+    }
+
+    #[test]
+    fn a_base64_client_context_is_decoded() {
+        // What `cargo lambda watch` sends for --client-context-ascii '{"custom":{"k":"v"}}'.
+        let ctx = parse(
+            200,
+            &[
+                (REQUEST_ID, "id"),
+                (CLIENT_CONTEXT, "eyJjdXN0b20iOnsiayI6InYifX0="),
+            ],
+        )
+        .unwrap();
+        assert_eq!(ctx.client_context.unwrap().custom.unwrap()["k"], "v");
+        assert_eq!(
+            ctx.client_context_raw.as_deref(),
+            Some("eyJjdXN0b20iOnsiayI6InYifX0=")
+        );
+        assert_eq!(decode_base64("aGk"), Some(b"hi".to_vec()));
+        assert_eq!(decode_base64(""), Some(vec![]));
+        assert_eq!(decode_base64("a b"), None);
     }
 
     #[test]
