@@ -161,15 +161,14 @@ impl fmt::Display for Diagnostic {
 }
 
 /// `core::num::error::ParseIntError` becomes `ParseIntError`,
-/// `alloc::boxed::Box<dyn core::error::Error>` becomes `Box`, `&str` becomes `str`.
+/// `alloc::boxed::Box<dyn core::error::Error>` becomes `Box`. A bare message
+/// (`&str`, `String`) names no kind of error, so it becomes `Error`.
 fn short_type_name(full: &str) -> String {
     let outer = full.split('<').next().unwrap_or(full);
     let last = outer.rsplit("::").next().unwrap_or(outer);
-    let name = last.trim_start_matches('&').trim();
-    if name.is_empty() {
-        "Error".to_owned()
-    } else {
-        name.to_owned()
+    match last.trim_start_matches('&').trim() {
+        "" | "str" | "String" => "Error".to_owned(),
+        name => name.to_owned(),
     }
 }
 
@@ -187,7 +186,8 @@ mod tests {
             short_type_name("alloc::boxed::Box<dyn core::error::Error>"),
             "Box"
         );
-        assert_eq!(short_type_name("&str"), "str");
+        assert_eq!(short_type_name("&str"), "Error");
+        assert_eq!(short_type_name("alloc::string::String"), "Error");
         assert_eq!(short_type_name(""), "Error");
     }
 

@@ -57,11 +57,11 @@ fn raw_gets_and_gives_bytes() {
     let failed = b.fail(Event::new(""));
     assert_eq!(
         failed.header("Lambda-Runtime-Function-Error-Type"),
-        Some("Function.str")
+        Some("Function.Error")
     );
     assert_eq!(
         failed.body_str(),
-        r#"{"errorMessage":"empty event","errorType":"str","stackTrace":[]}"#
+        r#"{"errorMessage":"empty event","errorType":"Error","stackTrace":[]}"#
     );
 }
 
