@@ -10,7 +10,7 @@ use std::vec::Vec;
 
 use crate::context::{Config, Context};
 use crate::error::Error;
-use crate::http::{Connection, Response};
+use crate::http::{Connection, Request, Response};
 use crate::protocol::{self, Post};
 
 /// A handle on the Runtime API. Clones share the one connection.
@@ -87,7 +87,13 @@ impl Client {
     ) -> Result<Response, Error> {
         // Every URL comes from `base`, so the path is what follows the authority.
         let path = &url["http://".len() + self.authority.len()..];
-        let exchange = |connection: &mut Connection| connection.send(method, path, headers, body);
+        let request = Request {
+            method,
+            path,
+            headers,
+            body,
+        };
+        let exchange = |connection: &mut Connection| connection.send(&request);
         let result = match self.connection.try_lock() {
             Ok(mut connection) => exchange(&mut connection),
             Err(TryLockError::Poisoned(poisoned)) => exchange(&mut poisoned.into_inner()),

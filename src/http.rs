@@ -14,6 +14,15 @@ use std::net::TcpStream;
 use std::string::String;
 use std::vec::Vec;
 
+/// One request: the method, the path (with its leading `/`), extra headers
+/// and the body. `Host`, `User-Agent` and `Content-Length` are added.
+pub(crate) struct Request<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) headers: &'a [(&'a str, &'a str)],
+    pub(crate) body: &'a [u8],
+}
+
 /// Headers and body of one answer, as received.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Response {
@@ -56,30 +65,16 @@ impl Connection {
     /// A kept-alive connection that the server closed while we were idle fails
     /// on first use with nothing received; a `GET` is then sent once more on a
     /// fresh connection. A `POST` is not: the caller decides whether to repeat it.
-    pub(crate) fn send(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> io::Result<Response> {
+    pub(crate) fn send(&mut self, request: &Request) -> io::Result<Response> {
         let reused = self.stream.is_some();
-        match self.send_once(method, path, headers, body) {
-            Err(e) if reused && method == "GET" && is_stale(&e) => {
-                self.send_once(method, path, headers, body)
-            }
+        match self.send_once(request) {
+            Err(e) if reused && request.method == "GET" && is_stale(&e) => self.send_once(request),
             other => other,
         }
     }
 
-    fn send_once(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> io::Result<Response> {
-        let result = self.exchange(method, path, headers, body);
+    fn send_once(&mut self, request: &Request) -> io::Result<Response> {
+        let result = self.exchange(request);
         // After any failure the stream may be mid-message: never reuse it.
         let keep = matches!(&result, Ok(r) if !r.header("Connection").is_some_and(|v| v.eq_ignore_ascii_case("close")));
         if !keep {
@@ -88,13 +83,7 @@ impl Connection {
         result
     }
 
-    fn exchange(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> io::Result<Response> {
+    fn exchange(&mut self, request: &Request) -> io::Result<Response> {
         let reader = match &mut self.stream {
             Some(reader) => reader,
             None => {
@@ -107,7 +96,8 @@ impl Connection {
                     .insert(BufReader::with_capacity(8 * 1024, stream))
             }
         };
-        let mut message = request_head(method, path, &self.authority, headers, body.len());
+        let mut message = request_head(request, &self.authority);
+        let body = request.body;
         let stream = reader.get_mut();
         // Small bodies go out with the head in one write, one TCP segment;
         // large ones are written from where they lie rather than copied.
@@ -134,13 +124,7 @@ fn is_stale(e: &io::Error) -> bool {
 }
 
 /// The request line and headers, ending with the blank line.
-pub(crate) fn request_head(
-    method: &str,
-    path: &str,
-    host: &str,
-    headers: &[(&str, &str)],
-    body_len: usize,
-) -> Vec<u8> {
+pub(crate) fn request_head(request: &Request, host: &str) -> Vec<u8> {
     let mut head = Vec::with_capacity(256);
     let mut line = |parts: &[&str]| {
         for part in parts {
@@ -148,15 +132,18 @@ pub(crate) fn request_head(
         }
         head.extend_from_slice(b"\r\n");
     };
-    line(&[method, " ", path, " HTTP/1.1"]);
+    line(&[request.method, " ", request.path, " HTTP/1.1"]);
     line(&["Host: ", host]);
     line(&["User-Agent: tiny-lambda/", env!("CARGO_PKG_VERSION")]);
-    for (name, value) in headers {
+    for (name, value) in request.headers {
         line(&[name, ": ", value]);
     }
-    if method != "GET" {
+    if request.method != "GET" {
         let mut digits = [0_u8; 20];
-        line(&["Content-Length: ", format_usize(body_len, &mut digits)]);
+        line(&[
+            "Content-Length: ",
+            format_usize(request.body.len(), &mut digits),
+        ]);
     }
     line(&[]);
     head
@@ -294,13 +281,13 @@ mod tests {
 
     #[test]
     fn request_heads_are_exact() {
-        let get = request_head(
-            "GET",
-            "/2018-06-01/runtime/invocation/next",
-            "127.0.0.1:9001",
-            &[],
-            0,
-        );
+        let next = Request {
+            method: "GET",
+            path: "/2018-06-01/runtime/invocation/next",
+            headers: &[],
+            body: &[],
+        };
+        let get = request_head(&next, "127.0.0.1:9001");
         let expected = concat!(
             "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n",
             "Host: 127.0.0.1:9001\r\n",
@@ -309,12 +296,16 @@ mod tests {
             "\r\n\r\n"
         );
         assert_eq!(String::from_utf8(get).unwrap(), expected);
+        let body = [b'x'; 1234];
+        let headers = [("Content-Type", "application/json")];
         let post = request_head(
-            "POST",
-            "/r",
+            &Request {
+                method: "POST",
+                path: "/r",
+                headers: &headers,
+                body: &body,
+            },
             "h:1",
-            &[("Content-Type", "application/json")],
-            1234,
         );
         let text = String::from_utf8(post).unwrap();
         assert!(

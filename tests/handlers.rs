@@ -276,11 +276,7 @@ fn an_init_error_is_posted_and_the_process_exits() {
         !b.api.wait_next_calls(1, Duration::ZERO),
         "no /next after a failed init"
     );
-    assert!(
-        b.stderr().contains("init failed: ConfigMissing"),
-        "{}",
-        b.stderr()
-    );
+    b.wait_log("init failed: ConfigMissing");
 }
 
 #[test]
