@@ -58,7 +58,7 @@
 //! 5. `client`: the Runtime API calls, as HTTP requests.
 //! 6. `http`: just enough HTTP/1.1 on `std::net`, one kept-alive connection.
 //! 7. `logging`: env_logger set up the way CloudWatch likes it.
-//! 8. [`emulator`] (feature `emulator`): a mock Runtime API for tests and benchmarks.
+//! 8. `emulator` (feature `emulator`): a mock Runtime API for tests and benchmarks.
 //!
 //! # Features
 //!
