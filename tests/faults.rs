@@ -145,7 +145,7 @@ fn an_event_without_a_request_id_is_skipped_never_posted() {
             .count(),
         1
     );
-    let log = b.stderr();
+    let log = b.wait_log("request id not usable in a URL");
     assert!(
         log.contains("event without Lambda-Runtime-Aws-Request-Id"),
         "{log}"
@@ -170,7 +170,7 @@ fn malformed_optional_headers_cost_nothing() {
         body.contains(r#""identity":null,"identity_raw":"[1,2]""#),
         "{body}"
     );
-    let log = b.stderr();
+    let log = b.wait_log("Lambda-Runtime-Client-Context header is not the expected JSON");
     assert!(
         log.contains("ignoring malformed Lambda-Runtime-Deadline-Ms"),
         "{log}"

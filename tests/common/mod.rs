@@ -35,6 +35,8 @@ pub struct Bootstrap {
     pub api: MockApi,
     pub child: Child,
     stderr: Arc<Mutex<String>>,
+    /// Reads stderr until the process closes it; joined once the process exits.
+    reader: Option<thread::JoinHandle<()>>,
 }
 
 impl Bootstrap {
@@ -74,7 +76,7 @@ impl Bootstrap {
         let stderr = Arc::new(Mutex::new(String::new()));
         let sink = Arc::clone(&stderr);
         let mut pipe = child.stderr.take().expect("piped stderr");
-        thread::spawn(move || {
+        let reader = thread::spawn(move || {
             let mut buf = [0_u8; 4096];
             while let Ok(n) = pipe.read(&mut buf) {
                 if n == 0 {
@@ -85,7 +87,12 @@ impl Bootstrap {
                     .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
-        Bootstrap { api, child, stderr }
+        Bootstrap {
+            api,
+            child,
+            stderr,
+            reader: Some(reader),
+        }
     }
 
     /// Push an event and wait for what the runtime posted for it.
@@ -116,13 +123,15 @@ impl Bootstrap {
         }
     }
 
-    /// Wait for the process to exit on its own.
+    /// Wait for the process to exit on its own; afterwards `stderr()` holds all it wrote.
     pub fn wait_exit(&mut self) -> ExitStatus {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
-                // Let the stderr reader drain the pipe.
-                thread::sleep(Duration::from_millis(50));
+                // The pipe closed with the process: the reader ends once it has it all.
+                if let Some(reader) = self.reader.take() {
+                    reader.join().expect("stderr reader");
+                }
                 return status;
             }
             assert!(
