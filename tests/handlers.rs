@@ -320,3 +320,33 @@ fn the_after_response_hook_runs_after_the_answer_is_posted() {
     assert!(second_next.duration_since(first.at) >= Duration::from_millis(300));
     assert_eq!(b.respond(Event::new("{}")).body_str(), r#"{"hooks_run":1}"#);
 }
+
+/// glibc's `setenv` never frees the strings it allocates, so setting
+/// `_X_AMZN_TRACE_ID` to a new value per invocation grew the heap by every
+/// trace id ever seen. The runtime's own heap must stay flat instead.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_trace_variable_does_not_grow_the_heap() {
+    let b = Bootstrap::start("echo", &[]);
+    let trace = |i: usize| format!("Root=1-6b04295c-{i:024x};Parent={i:016x};Sampled=1");
+    for i in 0..200 {
+        b.respond(Event::new("1").trace_id(Some(&trace(i))));
+    }
+    let before = anon_kib(&b);
+    for i in 200..4200 {
+        b.respond(Event::new("1").trace_id(Some(&trace(i))));
+    }
+    let grown = anon_kib(&b).saturating_sub(before);
+    // 4,000 leaked values of ~90 bytes would be over 350 KiB.
+    assert!(
+        grown < 64,
+        "anonymous memory grew by {grown} KiB over 4,000 invocations"
+    );
+}
+
+#[cfg(target_os = "linux")]
+fn anon_kib(b: &Bootstrap) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", b.child.id())).unwrap();
+    let line = status.lines().find(|l| l.starts_with("RssAnon:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
