@@ -379,6 +379,7 @@ fn take_phase() -> Phase {
 }
 
 /// Call `f` with the request id being handled, or "" between invocations.
+#[cfg(feature = "env_logger")]
 pub(crate) fn with_request_id<T>(f: impl FnOnce(&str) -> T) -> T {
     match &in_flight().phase {
         Phase::Invocation(request_id, _) => f(request_id),
