@@ -1,8 +1,8 @@
 //! The Runtime API client: moves the bytes that [`crate::protocol`] describes.
 //!
 //! A `GET` for the next event and a `POST` for each [`Post`], over the one
-//! kept-alive connection of [`crate::http`]. This module and `http` are the
-//! only code that touches the network.
+//! kept-alive connection of [`crate::transport`]. This module and `transport`
+//! are the only code that touches the network.
 
 use std::string::{String, ToString};
 use std::sync::{Arc, Mutex, TryLockError};
@@ -10,8 +10,8 @@ use std::vec::Vec;
 
 use crate::context::{Config, Context};
 use crate::error::Error;
-use crate::http::{Connection, Request, Response};
 use crate::protocol::{self, Post};
+use crate::transport::{Connection, Request, Response, Transport};
 
 /// A handle on the Runtime API. Clones share the one connection.
 #[derive(Clone)]

@@ -4,7 +4,7 @@
 //! Lambda captures stdout and stderr into CloudWatch, one record per line. The
 //! level comes from `RUST_LOG` (env_logger's own syntax) if set, else from
 //! `AWS_LAMBDA_LOG_LEVEL` (set by Lambda's advanced logging controls), else
-//! INFO. `AWS_LAMBDA_LOG_FORMAT=JSON` gives one JSON object per line, which
+//! INFO; in the last two cases ureq's own lines are kept to WARN and above. `AWS_LAMBDA_LOG_FORMAT=JSON` gives one JSON object per line, which
 //! CloudWatch can filter on; otherwise lines are tab-separated text in the
 //! order Lambda's own runtimes use: time, request id, level, message.
 //!
@@ -46,8 +46,17 @@ pub(crate) fn install() {
             .and_then(level_from_aws),
     ) {
         (Some(filters), _) => builder.parse_filters(&filters),
-        (None, Some(level)) => builder.filter_level(level),
-        (None, None) => builder.filter_level(log::LevelFilter::Info),
+        (None, level) => {
+            builder.filter_level(level.unwrap_or(log::LevelFilter::Info));
+            // ureq narrates every call at DEBUG (ten lines per invocation);
+            // the runtime's own DEBUG lines already name each call. RUST_LOG
+            // (above) can still ask for ureq's.
+            #[cfg(feature = "ureq")]
+            builder
+                .filter_module("ureq", log::LevelFilter::Warn)
+                .filter_module("ureq_proto", log::LevelFilter::Warn);
+            &mut builder
+        }
     };
     let json = var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     builder.format(move |out, record| {

@@ -86,3 +86,23 @@ fn payloads_never_reach_the_log_at_info() {
     let log = b.wait_log("does not parse");
     assert!(!log.contains(secret), "{log}");
 }
+
+#[test]
+fn the_transport_stays_quiet_at_aws_debug_level() {
+    let b = Bootstrap::start("errors", &[("AWS_LAMBDA_LOG_LEVEL", "DEBUG")]);
+    b.respond(Event::new(LOG_EVENT));
+    let log = b.wait_log("/response (");
+    assert!(log.contains("a debug line"), "{log}");
+    // The runtime's own DEBUG lines name each call; ureq's narration of the
+    // same calls (in the ureq build) is held back to WARN.
+    assert!(!log.contains("\tureq"), "{log}");
+}
+
+#[cfg(feature = "ureq")]
+#[test]
+fn rust_log_can_still_ask_for_the_transport() {
+    let b = Bootstrap::start("errors", &[("RUST_LOG", "debug")]);
+    b.respond(Event::new(LOG_EVENT));
+    let log = b.wait_log("/response (");
+    assert!(log.contains("\tureq::"), "{log}");
+}

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // Each test file uses a different part of the harness.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -27,7 +27,32 @@ pub fn example(name: &str) -> PathBuf {
         "{} is missing: run `cargo test`, which builds the examples",
         path.display()
     );
+    assert_same_transport(&path);
     path
+}
+
+/// Cargo keeps one `examples/NAME` per target directory: after a build with
+/// other features, a build whose example is already fresh does not link it
+/// back, so `examples/NAME` may be the other transport's. Tests of one
+/// transport must never run the other's bootstraps, so check the binary
+/// (debug builds name their source files) once per example.
+fn assert_same_transport(path: &Path) {
+    static CHECKED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let mut checked = CHECKED.lock().unwrap_or_else(|p| p.into_inner());
+    if checked.iter().any(|p| p == path) {
+        return;
+    }
+    let bytes = std::fs::read(path).expect("example binary readable");
+    let marker = b"transport/ureq_agent.rs";
+    let has_ureq = bytes.windows(marker.len()).any(|w| w == marker);
+    assert_eq!(
+        has_ureq,
+        cfg!(feature = "ureq"),
+        "{} was built with the other transport; give each feature set its own \
+         CARGO_TARGET_DIR (see README, Contributing)",
+        path.display()
+    );
+    checked.push(path.to_path_buf());
 }
 
 /// A bootstrap process talking to its own mock.
