@@ -59,6 +59,8 @@
 //! 6. `http`: just enough HTTP/1.1 on `std::net`, one kept-alive connection.
 //! 7. `logging`: env_logger set up the way CloudWatch likes it.
 //! 8. `emulator` (feature `emulator`): a mock Runtime API for tests and benchmarks.
+//! 9. `events` (features `events-*`): event types for the AWS services that
+//!    invoke functions, one file per source, on miniserde.
 //!
 //! # Features
 //!
@@ -66,6 +68,11 @@
 //!   builds, on any target with an allocator (`x86_64-unknown-none` is checked).
 //! - `env_logger` (default): install env_logger at start.
 //! - `emulator`: the mock Runtime API. `cli`: the `tiny-lambda` command.
+//! - `events-apigw`, `events-alb`, `events-lambda-url`, `events-sqs`,
+//!   `events-sns`, `events-s3`, `events-eventbridge` (scheduled events too),
+//!   `events-dynamodb`, `events-kinesis`, `events-cloudwatch-logs`: one event
+//!   source each, none by default, so a bootstrap pays only for the sources it
+//!   names; `events` turns on all of them. They need `alloc`, not `std`.
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
@@ -89,6 +96,20 @@ pub mod runtime;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;
+
+#[cfg(any(
+    feature = "events-apigw",
+    feature = "events-alb",
+    feature = "events-lambda-url",
+    feature = "events-sqs",
+    feature = "events-sns",
+    feature = "events-s3",
+    feature = "events-eventbridge",
+    feature = "events-dynamodb",
+    feature = "events-kinesis",
+    feature = "events-cloudwatch-logs",
+))]
+pub mod events;
 
 pub use context::{ClientApplication, ClientContext, CognitoIdentity, Config, Context};
 pub use error::{Diagnostic, Error};
