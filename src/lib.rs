@@ -61,6 +61,10 @@
 //! 8. `emulator` (feature `emulator`): a mock Runtime API for tests and benchmarks.
 //! 9. `events` (features `events-*`): event types for the AWS services that
 //!    invoke functions, one file per source, on miniserde.
+//! 10. `http_adapter` (feature `http-adapter`): one request/response model for
+//!     API Gateway v1 and v2, function URLs and ALB, answering each source in
+//!     its own shape. Not the Runtime API transport: that is `client` and
+//!     `http`, how the runtime talks to Lambda.
 //!
 //! # Features
 //!
@@ -73,6 +77,7 @@
 //!   `events-dynamodb`, `events-kinesis`, `events-cloudwatch-logs`: one event
 //!   source each, none by default, so a bootstrap pays only for the sources it
 //!   names; `events` turns on all of them. They need `alloc`, not `std`.
+//! - `http-adapter`: the HTTP adapter, with the four HTTP sources.
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
@@ -110,6 +115,8 @@ pub mod emulator;
     feature = "events-cloudwatch-logs",
 ))]
 pub mod events;
+#[cfg(feature = "http-adapter")]
+pub mod http_adapter;
 
 pub use context::{ClientApplication, ClientContext, CognitoIdentity, Config, Context};
 pub use error::{Diagnostic, Error};

@@ -185,7 +185,7 @@ pub(crate) fn decode_base64(field: &'static str, text: &str) -> Result<Vec<u8>, 
 /// Decode `%XX` escapes (and `+` as a space when `plus_is_space`, as in
 /// form-encoded query strings and S3 keys). A `%` not followed by two hex
 /// digits stays as it is; bytes that are not UTF-8 become U+FFFD.
-#[cfg(feature = "events-s3")]
+#[cfg(any(feature = "events-s3", feature = "http-adapter"))]
 pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -300,7 +300,7 @@ mod tests {
         assert_eq!(json::to_string(&answer), r#"{"a":1,"c":true}"#);
     }
 
-    #[cfg(feature = "events-s3")]
+    #[cfg(any(feature = "events-s3", feature = "http-adapter"))]
     #[test]
     fn percent_decoding() {
         assert_eq!(percent_decode("a%2Fb+c%20d", true), "a/b c d");
