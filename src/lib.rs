@@ -63,6 +63,12 @@
 //!    HTTP/1.1 on `std::net`), behind one small trait.
 //! 7. `logging`: env_logger set up the way CloudWatch likes it.
 //! 8. `emulator` (feature `emulator`): a mock Runtime API for tests and benchmarks.
+//! 9. `events` (features `events-*`): event types for the AWS services that
+//!    invoke functions, one file per source, on miniserde.
+//! 10. `http_adapter` (feature `http-adapter`): one request/response model for
+//!     API Gateway v1 and v2, function URLs and ALB, answering each source in
+//!     its own shape. Not the Runtime API transport: that is `client` and
+//!     `http`, how the runtime talks to Lambda.
 //!
 //! # Features
 //!
@@ -74,6 +80,12 @@
 //!   "env_logger"]` is the smallest tier, with no ureq compiled or linked.
 //! - `env_logger` (default): install env_logger at start.
 //! - `emulator`: the mock Runtime API. `cli`: the `tiny-lambda` command.
+//! - `events-apigw`, `events-alb`, `events-lambda-url`, `events-sqs`,
+//!   `events-sns`, `events-s3`, `events-eventbridge` (scheduled events too),
+//!   `events-dynamodb`, `events-kinesis`, `events-cloudwatch-logs`: one event
+//!   source each, none by default, so a bootstrap pays only for the sources it
+//!   names; `events` turns on all of them. They need `alloc`, not `std`.
+//! - `http-adapter`: the HTTP adapter, with the four HTTP sources.
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
@@ -97,6 +109,22 @@ mod transport;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;
+
+#[cfg(any(
+    feature = "events-apigw",
+    feature = "events-alb",
+    feature = "events-lambda-url",
+    feature = "events-sqs",
+    feature = "events-sns",
+    feature = "events-s3",
+    feature = "events-eventbridge",
+    feature = "events-dynamodb",
+    feature = "events-kinesis",
+    feature = "events-cloudwatch-logs",
+))]
+pub mod events;
+#[cfg(feature = "http-adapter")]
+pub mod http_adapter;
 
 pub use context::{ClientApplication, ClientContext, CognitoIdentity, Config, Context};
 pub use error::{Diagnostic, Error};
