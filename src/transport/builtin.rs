@@ -19,7 +19,7 @@ use std::net::TcpStream;
 use std::string::String;
 use std::vec::Vec;
 
-use super::{MAX_HEAD_BYTES, Request, Response, Transport, USER_AGENT};
+use super::{MAX_HEAD_BYTES, Request, Response, Transport, USER_AGENT, is_stale, keeps_alive};
 
 /// One connection to the Runtime API, opened on first use and kept alive.
 pub(crate) struct Connection {
@@ -50,9 +50,7 @@ impl Transport for Connection {
 impl Connection {
     fn send_once(&mut self, request: &Request) -> io::Result<Response> {
         let result = self.exchange(request);
-        // After any failure the stream may be mid-message: never reuse it.
-        let keep = matches!(&result, Ok(r) if !r.header("Connection").is_some_and(|v| v.eq_ignore_ascii_case("close")));
-        if !keep {
+        if !keeps_alive(&result) {
             self.stream = None;
         }
         result
@@ -85,17 +83,6 @@ impl Connection {
         }
         read_response(reader)
     }
-}
-
-/// EOF or reset before any answer: the server had closed the idle connection.
-fn is_stale(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::UnexpectedEof
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionAborted
-    )
 }
 
 /// The request line and headers, ending with the blank line.

@@ -70,6 +70,24 @@ impl Response {
     }
 }
 
+/// A failure that means the server had closed the kept-alive connection
+/// while we were idle: end-of-file or a reset before any answer.
+pub(crate) fn is_stale(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
+/// Whether the connection that carried this exchange may carry the next:
+/// after any failure it may be mid-message, and `Connection: close` says so.
+pub(crate) fn keeps_alive(result: &io::Result<Response>) -> bool {
+    matches!(result, Ok(r) if !r.header("Connection").is_some_and(|v| v.eq_ignore_ascii_case("close")))
+}
+
 /// Answers whose headers are larger than this are refused: `/next` sends a
 /// few hundred bytes, a few KB with a client context.
 pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;

@@ -32,7 +32,7 @@ use ureq::http;
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{NextTimeout, TcpConnector};
 
-use super::{MAX_HEAD_BYTES, Request, Response, Transport, USER_AGENT};
+use super::{MAX_HEAD_BYTES, Request, Response, Transport, USER_AGENT, is_stale, keeps_alive};
 
 /// Request and response buffer size: see the module doc.
 const BUFFER_BYTES: usize = 16 * 1024;
@@ -43,6 +43,8 @@ pub(crate) struct Connection {
     agent: ureq::Agent,
     /// `http://host:port`: each request's URL is this and the path.
     origin: String,
+    /// Whether the last exchange left a connection in the pool to reuse.
+    kept: bool,
 }
 
 impl Transport for Connection {
@@ -61,13 +63,27 @@ impl Transport for Connection {
         Connection {
             agent: ureq::Agent::with_parts(config, TcpConnector::default(), LiteralResolver),
             origin: format!("http://{authority}"),
+            kept: false,
         }
     }
 
-    /// ureq takes a pooled connection only after checking that it is still
-    /// open, so a connection the server closed while we were idle is not
-    /// used for a `GET` or a `POST`.
+    /// ureq checks that a pooled connection is still open before using it,
+    /// but a close that is still on its way is not seen; a `GET` on a reused
+    /// connection that fails that way goes once more, as in the built-in
+    /// transport, and ureq then opens a fresh connection.
     fn send(&mut self, request: &Request) -> io::Result<Response> {
+        let reused = self.kept;
+        let result = match self.exchange(request) {
+            Err(e) if reused && request.method == "GET" && is_stale(&e) => self.exchange(request),
+            other => other,
+        };
+        self.kept = keeps_alive(&result);
+        result
+    }
+}
+
+impl Connection {
+    fn exchange(&self, request: &Request) -> io::Result<Response> {
         let mut builder = http::Request::builder()
             .method(request.method)
             .uri(format!("{}{}", self.origin, request.path));

@@ -5,14 +5,15 @@
 //! `&mut dyn FnMut`: every handler type shares the same loop in the binary
 //! instead of stamping out a copy per type. Read `run_loop` first; it is the
 //! whole protocol in a dozen lines.
+//!
+//! Beside it: `in_flight` (what the thread is doing, read by the panic hook
+//! and the logger, and the hook itself) and `trace_env` (`_X_AMZN_TRACE_ID`).
 
 use std::boxed::Box;
-use std::ffi::CString;
 use std::fmt::Display;
 use std::panic::{self, AssertUnwindSafe};
-use std::string::String;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::{self, ThreadId};
+use std::sync::Arc;
+use std::thread;
 use std::time::Duration;
 use std::vec::Vec;
 
@@ -22,6 +23,16 @@ use crate::client::Client;
 use crate::context::{Config, Context};
 use crate::error::{Diagnostic, Error};
 use crate::{logging, protocol};
+
+mod in_flight;
+mod trace_env;
+
+#[cfg(feature = "env_logger")]
+pub(crate) use in_flight::with_request_id;
+use in_flight::{
+    Phase, install_panic_hook, panic_diagnostic, payload_message, set_phase, take_phase,
+};
+use trace_env::set_trace_env;
 
 /// How often a failed `/next` is tried again before the process gives up, and
 /// the pause before each try. Few and backed off: a Runtime API that is gone
@@ -287,44 +298,6 @@ fn invalid_event(type_name: &str, event: &[u8]) -> Diagnostic {
     Diagnostic::runtime("InvalidEvent", message)
 }
 
-/// `_X_AMZN_TRACE_ID` carries the X-Ray header to AWS SDK clients the handler uses.
-///
-/// Not `std::env::set_var`: glibc's `setenv` copies each new value and never
-/// frees it (it cannot know who still holds the old pointer), and every
-/// invocation brings a new trace id, so the heap grew by every id ever seen:
-/// 564 KiB per 4,000 invocations, measured. `putenv` stores our own buffer
-/// instead, which we free once the environment points at its successor.
-fn set_trace_env(trace_id: Option<&str>) {
-    const NAME: &str = "_X_AMZN_TRACE_ID";
-    static CURRENT: Mutex<Option<CString>> = Mutex::new(None);
-    let mut current = CURRENT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    // A header value cannot hold a NUL; if one did, the variable is cleared.
-    let entry = trace_id.and_then(|id| CString::new(format!("{NAME}={id}")).ok());
-    // SAFETY: the runtime is one thread, and it changes the variable only
-    // between invocations, when no handler code of its own is running. Threads a
-    // handler left running could read it concurrently; every Lambda runtime has
-    // this race, as the variable is the documented way to pass the header.
-    // `putenv` keeps the pointer, so the CString lives in CURRENT until the
-    // environment no longer refers to it.
-    unsafe {
-        match &entry {
-            Some(entry) => {
-                putenv(entry.as_ptr().cast_mut());
-            }
-            None => std::env::remove_var(NAME),
-        }
-    }
-    // Dropping the previous entry only now: the environment has let go of it.
-    *current = entry;
-}
-
-unsafe extern "C" {
-    /// POSIX `putenv`: puts `string` ("NAME=value") itself into the environment.
-    fn putenv(string: *mut std::ffi::c_char) -> std::ffi::c_int;
-}
-
 fn report_init_error(client: &Client, diagnostic: &Diagnostic) {
     log::error!("init failed: {diagnostic}");
     if let Err(e) = client.post(&protocol::init_error(client.base(), diagnostic)) {
@@ -335,114 +308,6 @@ fn report_init_error(client: &Client, diagnostic: &Diagnostic) {
 fn exit_with(fault: &Error) -> ! {
     log::error!("{fault}; exiting");
     std::process::exit(EXIT_FAILURE)
-}
-
-// ---- What is in flight: read by the panic hook and by the logger ----
-
-/// What the runtime thread is doing, so a panic can be reported to the right
-/// endpoint and a log line can name the request.
-#[derive(Default)]
-enum Phase {
-    #[default]
-    Idle,
-    Init,
-    /// Request id and invocation nonce of the invocation being handled.
-    Invocation(String, Option<String>),
-}
-
-struct InFlight {
-    phase: Phase,
-    client: Option<Client>,
-    thread: Option<ThreadId>,
-}
-
-static IN_FLIGHT: Mutex<InFlight> = Mutex::new(InFlight {
-    phase: Phase::Idle,
-    client: None,
-    thread: None,
-});
-
-fn in_flight() -> MutexGuard<'static, InFlight> {
-    // A panic while the lock was held poisons it; the data is still sound.
-    IN_FLIGHT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn set_phase(phase: Phase) {
-    in_flight().phase = phase;
-}
-
-/// Take the phase, leaving Idle: whoever takes an invocation reports it, once.
-fn take_phase() -> Phase {
-    std::mem::take(&mut in_flight().phase)
-}
-
-/// Call `f` with the request id being handled, or "" between invocations.
-#[cfg(feature = "env_logger")]
-pub(crate) fn with_request_id<T>(f: impl FnOnce(&str) -> T) -> T {
-    match &in_flight().phase {
-        Phase::Invocation(request_id, _) => f(request_id),
-        _ => f(""),
-    }
-}
-
-/// With `panic = "abort"` (the size profile) nothing unwinds and no
-/// `catch_unwind` runs: the hook is the last code before the abort, so it
-/// reports the panic for the invocation (or the init) in flight. With
-/// `panic = "unwind"` it reports too, and the loop goes on.
-fn install_panic_hook(client: Client) {
-    {
-        let mut state = in_flight();
-        state.client = Some(client);
-        state.thread = Some(thread::current().id());
-    }
-    // std's default hook is not chained: it links std's backtrace printer
-    // (gimli, addr2line, rustc_demangle: about 60 KB), and a stripped
-    // bootstrap has no symbols for it to print. The message and location are
-    // printed below instead.
-    panic::set_hook(Box::new(move |info| {
-        let (phase, client) = {
-            let mut state = in_flight();
-            // A panic on a thread the handler spawned is that thread's business.
-            if state.thread != Some(thread::current().id()) {
-                (Phase::Idle, None)
-            } else {
-                (std::mem::take(&mut state.phase), state.client.clone())
-            }
-        };
-        let diagnostic = panic_diagnostic(payload_message(info.payload()));
-        match (phase, client) {
-            (Phase::Invocation(request_id, invocation_id), Some(client)) => {
-                log::error!("handler panicked: {}", diagnostic.error_message);
-                let ctx = Context {
-                    request_id,
-                    invocation_id,
-                    ..Context::default()
-                };
-                if let Err(e) = client.post(&protocol::error(client.base(), &ctx, &diagnostic)) {
-                    log::error!("could not report the panic: {e}");
-                }
-            }
-            (Phase::Init, Some(client)) => report_init_error(&client, &diagnostic),
-            _ => {}
-        }
-        std::eprintln!("{info}");
-    }));
-}
-
-fn payload_message(payload: &(dyn std::any::Any + Send)) -> &str {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s
-    } else {
-        "panic with a non-string payload"
-    }
-}
-
-fn panic_diagnostic(message: &str) -> Diagnostic {
-    Diagnostic::new("Panic", message)
 }
 
 use std::format;
@@ -474,12 +339,5 @@ mod tests {
             "{}",
             d.error_message
         );
-    }
-
-    #[test]
-    fn panic_payloads_become_messages() {
-        assert_eq!(payload_message(&"static"), "static");
-        assert_eq!(payload_message(&String::from("owned")), "owned");
-        assert_eq!(payload_message(&42_u8), "panic with a non-string payload");
     }
 }

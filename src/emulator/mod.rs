@@ -1,0 +1,424 @@
+//! A mock of the AWS Lambda Runtime API, for tests and for the `tiny-lambda`
+//! command.
+//!
+//! This module owns everything between a bootstrap's HTTP requests and the
+//! test that drives it: the event queue, the `/next` requests left waiting
+//! for an event, the bookkeeping of each invocation (handed out, answered,
+//! timed out), the log of every request, and injected faults. It depends
+//! only on `std` and `tiny_http`, so it can be lifted into any test crate.
+//!
+//! [`MockApi::start`] binds `127.0.0.1` on a free port and serves from one
+//! dispatcher thread, so many mocks can run side by side in parallel tests.
+//!
+//! The parts: this file holds the public types and the state they share;
+//! `event` builds the events handed out; `serve` answers each endpoint as
+//! Lambda would; `wire` puts answers on the socket (or closes it).
+//!
+//! # Driving your own bootstrap from `cargo test`
+//!
+//! ```no_run
+//! use std::process::Command;
+//! use std::time::Duration;
+//! use tiny_lambda::emulator::{Event, MockApi, Outcome};
+//!
+//! // In an integration test of the crate that builds the bootstrap,
+//! // `env!("CARGO_BIN_EXE_<name>")` is its path.
+//! let bootstrap = "target/debug/my-function";
+//! let api = MockApi::start().expect("the mock should start");
+//! let mut child = Command::new(bootstrap)
+//!     .env("AWS_LAMBDA_RUNTIME_API", api.address())
+//!     .env("AWS_LAMBDA_FUNCTION_NAME", "my-function")
+//!     .spawn()
+//!     .expect("the bootstrap should spawn");
+//!
+//! let id = api.push(Event::new(r#"{"name":"world"}"#));
+//! let outcome = api.wait_outcome(&id, Duration::from_secs(5));
+//! child.kill().ok();
+//! match outcome {
+//!     Some(Outcome::Response(posted)) => assert_eq!(posted.body_str(), r#""hello world""#),
+//!     other => panic!("expected a response, got {other:?}"),
+//! }
+//! ```
+//!
+//! # How the mock answers
+//!
+//! The status codes follow the Runtime API OpenAPI specification (version
+//! 2018-06-01) and the AWS documentation "Using the Lambda runtime API for
+//! custom runtimes":
+//!
+//! | Request | Status | When |
+//! |---|---|---|
+//! | `GET /invocation/next` | 200 | an event is handed out (at once, or when one is pushed) |
+//! | `POST /invocation/{id}/response`, `/error` | 202 `{"status":"OK"}` | the answer is accepted |
+//! | same | 400 `InvalidRequestID` | no event with this id was handed out |
+//! | same | 403 `InvalidStateTransition` | the invocation was already answered |
+//! | same | 410 `InvocationTimedOut` | the answer came after the deadline (the error type is the mock's own name) |
+//! | same | 413 `RequestEntityTooLarge` | the body is over Lambda's buffered limit of 6,291,556 bytes |
+//! | `POST /init/error` | 202, then 403 | the first report is accepted, a second one is not |
+//! | unknown path | 404 | |
+//! | known path, wrong method | 405 | |
+//!
+//! A 413 leaves the invocation open, so that the runtime can still report an
+//! error for it; a 410 closes it.
+
+use std::borrow::ToOwned;
+use std::collections::{HashMap, VecDeque};
+use std::format;
+use std::io::{self, Cursor};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::string::{String, ToString};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::vec::Vec;
+
+use tiny_http::{Header, Request, Response, Server};
+
+mod event;
+mod serve;
+mod wire;
+
+use serve::{dispatch_loop, hand_out};
+use wire::deliver;
+#[cfg(test)]
+mod tests;
+
+/// Every path of the Runtime API starts with this.
+const PREFIX: &str = "/2018-06-01/runtime";
+
+/// Lambda's limit for a buffered response, in bytes (6 MiB plus 100 bytes).
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
+
+/// The function ARN an event carries unless told otherwise.
+pub const DEFAULT_FUNCTION_ARN: &str =
+    "arn:aws:lambda:us-east-1:123456789012:function:tiny-lambda-local";
+
+/// How long an event may run unless told otherwise, as Lambda's default
+/// function timeout would not do for tests: 30 seconds.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The header that carries the invocation nonce, which the mock may require
+/// back on the answer.
+const INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
+
+/// A running mock Runtime API. Dropping it stops the server and joins its
+/// thread.
+pub struct MockApi {
+    shared: Arc<Shared>,
+    server: Arc<Server>,
+    address: String,
+    dispatcher: Option<JoinHandle<()>>,
+}
+
+/// What goes wrong on purpose. Faults are queued and each one is used once,
+/// by the next request of its kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status and a Lambda-shaped error body. A `/next` that
+    /// gets it consumes no event; a post that gets it does not change the
+    /// invocation, so the runtime may retry.
+    Status(u16),
+    /// Close the connection without any answer: the client reads
+    /// end-of-file. (On Linux; elsewhere the mock cannot reach the socket
+    /// and the client waits for its own timeout.)
+    Close,
+    /// Handle the request normally, but send the answer this much later.
+    Delay(Duration),
+}
+
+/// One event to hand out, built with chained calls on [`Event::new`].
+#[derive(Clone, Debug)]
+pub struct Event {
+    request_id: String,
+    body: Vec<u8>,
+    timeout: Duration,
+    function_arn: String,
+    trace_id: Option<String>,
+    client_context: Option<String>,
+    identity: Option<String>,
+    tenant_id: Option<String>,
+    invocation_id: Option<String>,
+    overrides: Vec<(String, String)>,
+    omitted: Vec<String>,
+}
+
+/// What the runtime posted for one invocation.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// A post to `/invocation/{id}/response`.
+    Response(Posted),
+    /// A post to `/invocation/{id}/error`.
+    Error(Posted),
+}
+
+/// One post from the runtime, with what the mock answered to it.
+#[derive(Clone, Debug)]
+pub struct Posted {
+    /// The id from the path (empty for `/init/error`).
+    pub request_id: String,
+    /// The request headers, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The request body.
+    pub body: Vec<u8>,
+    /// The status the mock answered; 0 when it closed the connection instead.
+    pub status: u16,
+    /// When the post was received.
+    pub at: Instant,
+    /// When `/next` delivered this event, if it did.
+    pub handed_out_at: Option<Instant>,
+}
+
+/// One request as the mock received it.
+#[derive(Clone, Debug)]
+pub struct Record {
+    /// When the request arrived.
+    pub at: Instant,
+    /// The HTTP method, such as `GET`.
+    pub method: String,
+    /// The path, as sent.
+    pub path: String,
+    /// The request headers, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The request body.
+    pub body: Vec<u8>,
+    /// The status answered; 0 while a `/next` waits for an event, or when
+    /// the mock closed the connection instead.
+    pub status: u16,
+}
+
+/// The state the dispatcher, the delayed answers and the test share.
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled whenever something a `wait_*` method looks at changes.
+    changed: Condvar,
+    stopping: AtomicBool,
+    /// The server's own address, to tell its connections apart.
+    local: SocketAddr,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Event>,
+    parked: VecDeque<Parked>,
+    invocations: HashMap<String, Invocation>,
+    outcomes: HashMap<String, Outcome>,
+    init_error: Option<Posted>,
+    next_calls: usize,
+    first_next_at: Option<Instant>,
+    records: Vec<Record>,
+    next_faults: VecDeque<Fault>,
+    post_faults: VecDeque<Fault>,
+    require_invocation_id: bool,
+}
+
+/// A `/next` request that found the queue empty, kept until an event comes.
+struct Parked {
+    request: Request,
+    record: usize,
+}
+
+/// An event that was handed out, and what became of it.
+struct Invocation {
+    handed_out_at: Instant,
+    deadline: Instant,
+    invocation_id: Option<String>,
+    answered: bool,
+}
+
+/// An HTTP answer that is decided but perhaps not yet sent.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// Where a request goes.
+enum Route {
+    Next,
+    Response(String),
+    Error(String),
+    InitError,
+    WrongMethod,
+    NotFound,
+}
+
+impl MockApi {
+    /// Binds `127.0.0.1` on a free port and starts serving.
+    pub fn start() -> io::Result<MockApi> {
+        let server = Server::http("127.0.0.1:0").map_err(io::Error::other)?;
+        let local = server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| io::Error::other("the mock is not listening on an IP address"))?;
+        let address = local.to_string();
+        let server = Arc::new(server);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+            stopping: AtomicBool::new(false),
+            local,
+        });
+        let dispatcher = {
+            let server = Arc::clone(&server);
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("mock-runtime-api".to_owned())
+                .spawn(move || dispatch_loop(&server, &shared))?
+        };
+        Ok(MockApi {
+            shared,
+            server,
+            address,
+            dispatcher: Some(dispatcher),
+        })
+    }
+
+    /// "127.0.0.1:PORT": the value for `AWS_LAMBDA_RUNTIME_API`.
+    pub fn address(&self) -> String {
+        self.address.clone()
+    }
+
+    /// Queues an event and returns its request id. A `/next` that is
+    /// waiting gets the event at once.
+    pub fn push(&self, event: Event) -> String {
+        let id = event.request_id.clone();
+        let mut state = self.shared.lock();
+        match state.parked.pop_front() {
+            Some(parked) => {
+                let answer = hand_out(&mut state, event, parked.record);
+                drop(state);
+                deliver(&self.shared, parked.request, Some(answer));
+            }
+            None => state.queue.push_back(event),
+        }
+        id
+    }
+
+    /// Blocks until the runtime posted `/response` or `/error` for this id,
+    /// or the timeout passed. The outcome is the first post for the id,
+    /// whatever the mock answered to it.
+    pub fn wait_outcome(&self, request_id: &str, timeout: Duration) -> Option<Outcome> {
+        let state = self
+            .shared
+            .wait(timeout, |s| s.outcomes.contains_key(request_id));
+        state.outcomes.get(request_id).cloned()
+    }
+
+    /// Blocks until `/init/error` was posted, or the timeout passed.
+    pub fn wait_init_error(&self, timeout: Duration) -> Option<Posted> {
+        let state = self.shared.wait(timeout, |s| s.init_error.is_some());
+        state.init_error.clone()
+    }
+
+    /// Blocks until `/next` was requested at least `n` times in all (waiting
+    /// ones count), or the timeout passed; returns whether it happened.
+    pub fn wait_next_calls(&self, n: usize, timeout: Duration) -> bool {
+        let state = self.shared.wait(timeout, |s| s.next_calls >= n);
+        state.next_calls >= n
+    }
+
+    /// When `/next` was first requested, if it was: the end of the init
+    /// phase.
+    pub fn first_next_at(&self) -> Option<Instant> {
+        self.shared.lock().first_next_at
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn records(&self) -> Vec<Record> {
+        self.shared.lock().records.clone()
+    }
+
+    /// Queues a fault for a coming `/next` request.
+    pub fn fault_next(&self, fault: Fault) {
+        self.shared.lock().next_faults.push_back(fault);
+    }
+
+    /// Queues a fault for a coming `/response` or `/error` post.
+    pub fn fault_post(&self, fault: Fault) {
+        self.shared.lock().post_faults.push_back(fault);
+    }
+
+    /// When true, an answer that does not carry back the
+    /// `Lambda-Runtime-Invocation-Id` its event was sent with is refused with
+    /// 400 `InvalidInvocationId`. This check and its error type are the
+    /// mock's own choice, not documented Lambda behaviour.
+    pub fn require_invocation_id(&self, yes: bool) {
+        self.shared.lock().require_invocation_id = yes;
+    }
+}
+
+impl Drop for MockApi {
+    fn drop(&mut self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        self.server.unblock();
+        if let Some(dispatcher) = self.dispatcher.take() {
+            // A panic in the dispatcher has already been reported; there is
+            // nothing more to do with it while dropping.
+            let _ = dispatcher.join();
+        }
+        // A runtime still waiting on `/next` should see the end of the
+        // connection rather than an invented answer.
+        let parked: Vec<Parked> = self.shared.lock().parked.drain(..).collect();
+        for waiting in parked {
+            deliver(&self.shared, waiting.request, None);
+        }
+    }
+}
+
+impl Shared {
+    /// Locks the state. A panic while it was held (in a test thread, say)
+    /// leaves it usable, so poisoning is ignored.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until `done` holds or the timeout passes, and returns the state
+    /// locked either way.
+    fn wait(&self, timeout: Duration, done: impl Fn(&State) -> bool) -> MutexGuard<'_, State> {
+        let state = self.lock();
+        match self
+            .changed
+            .wait_timeout_while(state, timeout, |s| !done(s))
+        {
+            Ok((state, _)) => state,
+            Err(poisoned) => poisoned.into_inner().0,
+        }
+    }
+}
+
+impl Outcome {
+    /// The post, whichever endpoint it went to.
+    pub fn posted(&self) -> &Posted {
+        match self {
+            Outcome::Response(posted) | Outcome::Error(posted) => posted,
+        }
+    }
+}
+
+impl Posted {
+    /// The value of a request header, found without regard to case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// The body as text; empty if it is not UTF-8.
+    pub fn body_str(&self) -> &str {
+        std::str::from_utf8(&self.body).unwrap_or("")
+    }
+}
+
+pub(super) fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+pub(super) fn epoch_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}

@@ -1,0 +1,325 @@
+//! How the mock answers, endpoint by endpoint: routing, handing out events
+//! (or parking a `/next` until one is pushed), judging posts as Lambda
+//! would, injected faults, and Lambda-shaped answers.
+
+use super::wire::deliver;
+use super::*;
+
+/// Serves requests until the mock is dropped.
+pub(super) fn dispatch_loop(server: &Server, shared: &Arc<Shared>) {
+    loop {
+        match server.recv() {
+            Ok(request) => dispatch(shared, request),
+            // An error is either the unblock from `Drop` or a failed accept;
+            // only the first ends the loop.
+            Err(_) if shared.stopping.load(Ordering::SeqCst) => return,
+            Err(_) => {}
+        }
+    }
+}
+
+/// Records one request and sends it to its handler.
+pub(super) fn dispatch(shared: &Arc<Shared>, mut request: Request) {
+    let at = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let path = request.url().to_owned();
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_owned(),
+                h.value.as_str().to_owned(),
+            )
+        })
+        .collect();
+    let mut body = Vec::new();
+    // A body cut short is kept as far as it came; the handlers judge it as
+    // they would any other.
+    let _ = request.as_reader().read_to_end(&mut body);
+    let route = route(&method, &path);
+    let record = {
+        let mut state = shared.lock();
+        state.records.push(Record {
+            at,
+            method,
+            path,
+            headers,
+            body,
+            status: 0,
+        });
+        shared.changed.notify_all();
+        state.records.len() - 1
+    };
+    match route {
+        Route::Next => next(shared, request, record, at),
+        Route::Response(id) => post(shared, request, record, id, false),
+        Route::Error(id) => post(shared, request, record, id, true),
+        Route::InitError => init_error(shared, request, record),
+        Route::WrongMethod => {
+            let answer = error_answer(405, "Method not allowed", "MethodNotAllowed");
+            finish(shared, request, record, Some(answer), None);
+        }
+        Route::NotFound => {
+            let answer = error_answer(404, "Not found", "NotFound");
+            finish(shared, request, record, Some(answer), None);
+        }
+    }
+}
+
+/// Finds the endpoint for a method and path.
+pub(super) fn route(method: &str, path: &str) -> Route {
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return Route::NotFound;
+    };
+    let (route, expected) = if rest == "/invocation/next" {
+        (Route::Next, "GET")
+    } else if rest == "/init/error" {
+        (Route::InitError, "POST")
+    } else if let Some(tail) = rest.strip_prefix("/invocation/") {
+        match tail.split_once('/') {
+            Some((id, "response")) if !id.is_empty() => (Route::Response(id.to_owned()), "POST"),
+            Some((id, "error")) if !id.is_empty() => (Route::Error(id.to_owned()), "POST"),
+            _ => return Route::NotFound,
+        }
+    } else {
+        return Route::NotFound;
+    };
+    if method == expected {
+        route
+    } else {
+        Route::WrongMethod
+    }
+}
+
+/// Handles `GET /invocation/next`.
+pub(super) fn next(shared: &Arc<Shared>, request: Request, record: usize, at: Instant) {
+    let mut state = shared.lock();
+    state.next_calls += 1;
+    state.first_next_at.get_or_insert(at);
+    shared.changed.notify_all();
+    match state.next_faults.pop_front() {
+        None => serve_next(shared, state, request, record),
+        Some(Fault::Status(status)) => {
+            drop(state);
+            finish(shared, request, record, Some(fault_answer(status)), None);
+        }
+        Some(Fault::Close) => {
+            drop(state);
+            finish(shared, request, record, None, None);
+        }
+        Some(Fault::Delay(delay)) => {
+            drop(state);
+            // The event is taken only after the delay, so that an event
+            // pushed meanwhile is the one handed out, as a slow network
+            // would have it.
+            let shared = Arc::clone(shared);
+            thread::spawn(move || {
+                thread::sleep(delay);
+                let state = shared.lock();
+                serve_next(&shared, state, request, record);
+            });
+        }
+    }
+}
+
+/// Hands out the first queued event, or parks the request until `push`.
+pub(super) fn serve_next(
+    shared: &Shared,
+    mut state: MutexGuard<'_, State>,
+    request: Request,
+    record: usize,
+) {
+    match state.queue.pop_front() {
+        Some(event) => {
+            let answer = hand_out(&mut state, event, record);
+            shared.changed.notify_all();
+            drop(state);
+            deliver(shared, request, Some(answer));
+        }
+        None => state.parked.push_back(Parked { request, record }),
+    }
+}
+
+/// Starts an invocation: registers it and builds the `/next` answer.
+pub(super) fn hand_out(state: &mut State, event: Event, record: usize) -> Answer {
+    let now = Instant::now();
+    let deadline_ms = epoch_ms() + event.timeout.as_millis();
+    let headers = event.headers(deadline_ms);
+    // The invocation is known by the id actually sent, which a test may
+    // have overridden with a raw header.
+    let id = find_header(&headers, "Lambda-Runtime-Aws-Request-Id")
+        .unwrap_or(&event.request_id)
+        .to_owned();
+    let invocation = Invocation {
+        handed_out_at: now,
+        deadline: now + event.timeout,
+        invocation_id: find_header(&headers, INVOCATION_ID).map(ToOwned::to_owned),
+        answered: false,
+    };
+    state.invocations.insert(id, invocation);
+    if let Some(r) = state.records.get_mut(record) {
+        r.status = 200;
+    }
+    Answer {
+        status: 200,
+        headers,
+        body: event.body,
+    }
+}
+
+/// Handles `POST /invocation/{id}/response` and `/error`.
+pub(super) fn post(
+    shared: &Arc<Shared>,
+    request: Request,
+    record: usize,
+    id: String,
+    is_error: bool,
+) {
+    let mut state = shared.lock();
+    let (headers, body, at) = match state.records.get(record) {
+        Some(r) => (r.headers.clone(), r.body.clone(), r.at),
+        None => (Vec::new(), Vec::new(), Instant::now()),
+    };
+    let (answer, delay) = match state.post_faults.pop_front() {
+        None => (Some(judge(&mut state, &id, &headers, body.len())), None),
+        Some(Fault::Status(status)) => (Some(fault_answer(status)), None),
+        Some(Fault::Close) => (None, None),
+        Some(Fault::Delay(delay)) => (
+            Some(judge(&mut state, &id, &headers, body.len())),
+            Some(delay),
+        ),
+    };
+    if !state.outcomes.contains_key(&id) {
+        let posted = Posted {
+            request_id: id.clone(),
+            headers,
+            body,
+            status: answer.as_ref().map_or(0, |a| a.status),
+            at,
+            handed_out_at: state.invocations.get(&id).map(|i| i.handed_out_at),
+        };
+        let outcome = if is_error {
+            Outcome::Error(posted)
+        } else {
+            Outcome::Response(posted)
+        };
+        state.outcomes.insert(id, outcome);
+    }
+    drop(state);
+    finish(shared, request, record, answer, delay);
+}
+
+/// Decides what Lambda would answer to a post for this invocation, and
+/// closes the invocation when the answer does.
+pub(super) fn judge(
+    state: &mut State,
+    id: &str,
+    headers: &[(String, String)],
+    body_len: usize,
+) -> Answer {
+    let require_invocation_id = state.require_invocation_id;
+    let Some(invocation) = state.invocations.get_mut(id) else {
+        return error_answer(400, "Invalid request ID", "InvalidRequestID");
+    };
+    if require_invocation_id {
+        if let Some(expected) = &invocation.invocation_id {
+            if find_header(headers, INVOCATION_ID) != Some(expected.as_str()) {
+                return error_answer(400, "Invalid invocation ID", "InvalidInvocationId");
+            }
+        }
+    }
+    if invocation.answered {
+        return error_answer(403, "Invalid state transition", "InvalidStateTransition");
+    }
+    if Instant::now() > invocation.deadline {
+        invocation.answered = true;
+        return error_answer(410, "Invocation timed out", "InvocationTimedOut");
+    }
+    if body_len > MAX_RESPONSE_BYTES {
+        let message =
+            format!("Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).");
+        return error_answer(413, &message, "RequestEntityTooLarge");
+    }
+    invocation.answered = true;
+    accepted()
+}
+
+/// Handles `POST /init/error`.
+pub(super) fn init_error(shared: &Arc<Shared>, request: Request, record: usize) {
+    let mut state = shared.lock();
+    let answer = if state.init_error.is_some() {
+        error_answer(403, "Invalid state transition", "InvalidStateTransition")
+    } else {
+        accepted()
+    };
+    if state.init_error.is_none() {
+        if let Some(r) = state.records.get(record) {
+            state.init_error = Some(Posted {
+                request_id: String::new(),
+                headers: r.headers.clone(),
+                body: r.body.clone(),
+                status: 202,
+                at: r.at,
+                handed_out_at: None,
+            });
+        }
+    }
+    drop(state);
+    finish(shared, request, record, Some(answer), None);
+}
+
+/// Notes the status in the request's record, wakes waiters, and sends the
+/// answer (now or after `delay`); `None` closes the connection instead.
+pub(super) fn finish(
+    shared: &Arc<Shared>,
+    request: Request,
+    record: usize,
+    answer: Option<Answer>,
+    delay: Option<Duration>,
+) {
+    {
+        let mut state = shared.lock();
+        if let Some(r) = state.records.get_mut(record) {
+            r.status = answer.as_ref().map_or(0, |a| a.status);
+        }
+        shared.changed.notify_all();
+    }
+    match delay {
+        // A short-lived thread keeps the dispatcher from ever sleeping.
+        Some(delay) => {
+            let shared = Arc::clone(shared);
+            thread::spawn(move || {
+                thread::sleep(delay);
+                deliver(&shared, request, answer);
+            });
+        }
+        None => deliver(shared, request, answer),
+    }
+}
+
+/// 202 with Lambda's body for an accepted post.
+pub(super) fn accepted() -> Answer {
+    json_answer(202, br#"{"status":"OK"}"#.to_vec())
+}
+
+/// An error answer with Lambda's body shape.
+pub(super) fn error_answer(status: u16, message: &str, error_type: &str) -> Answer {
+    let body = format!(r#"{{"errorMessage":"{message}","errorType":"{error_type}"}}"#);
+    json_answer(status, body.into_bytes())
+}
+
+/// The answer for an injected `Fault::Status`.
+pub(super) fn fault_answer(status: u16) -> Answer {
+    let message = format!("Fault injected by the mock: status {status}");
+    error_answer(status, &message, "InjectedFault")
+}
+
+pub(super) fn json_answer(status: u16, body: Vec<u8>) -> Answer {
+    let headers = Vec::from([("Content-Type".to_owned(), "application/json".to_owned())]);
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}

@@ -1,0 +1,357 @@
+//! The mock against a raw test client: what it answers, records and injects.
+use super::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::vec;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// What a raw test client read back.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).unwrap()
+    }
+}
+
+fn connect(api: &MockApi) -> TcpStream {
+    let stream = TcpStream::connect(api.address()).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream
+}
+
+/// Sends one request with a Content-Length body and reads the answer,
+/// on a connection that stays open.
+fn send(
+    stream: &mut TcpStream,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> io::Result<Reply> {
+    let mut head = format!(
+        "{method} {PREFIX}{path} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    read_reply(stream)
+}
+
+/// Reads one answer, whose body tiny_http sends with a Content-Length.
+fn read_reply(stream: &mut TcpStream) -> io::Result<Reply> {
+    let mut reader = BufReader::new(&*stream);
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    let status = line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() {
+            break;
+        }
+        let (name, value) = trimmed.split_once(':').unwrap();
+        headers.push((name.to_owned(), value.trim().to_owned()));
+    }
+    let length: usize = find_header(&headers, "Content-Length").map_or(0, |v| v.parse().unwrap());
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn get_next(api: &MockApi) -> Reply {
+    send(&mut connect(api), "GET", "/invocation/next", &[], b"").unwrap()
+}
+
+fn post_response(api: &MockApi, id: &str, body: &[u8]) -> Reply {
+    send(
+        &mut connect(api),
+        "POST",
+        &format!("/invocation/{id}/response"),
+        &[],
+        body,
+    )
+    .unwrap()
+}
+
+#[test]
+fn hands_out_an_event_and_takes_its_response() {
+    let api = MockApi::start().unwrap();
+    let id = api.push(
+        Event::new(r#"{"a":1}"#)
+            .client_context("{}")
+            .tenant_id("t1"),
+    );
+    let next = get_next(&api);
+    assert_eq!(next.status, 200);
+    assert_eq!(next.text(), r#"{"a":1}"#);
+    assert_eq!(
+        next.header("Lambda-Runtime-Aws-Request-Id"),
+        Some(id.as_str())
+    );
+    assert_eq!(
+        next.header("Lambda-Runtime-Invoked-Function-Arn"),
+        Some(DEFAULT_FUNCTION_ARN)
+    );
+    assert_eq!(next.header("Content-Type"), Some("application/json"));
+    assert_eq!(next.header("Lambda-Runtime-Client-Context"), Some("{}"));
+    assert_eq!(next.header("Lambda-Runtime-Aws-Tenant-Id"), Some("t1"));
+    assert!(next.header("Lambda-Runtime-Cognito-Identity").is_none());
+    assert!(
+        next.header("Lambda-Runtime-Trace-Id")
+            .unwrap()
+            .starts_with("Root=1-")
+    );
+    assert!(next.header(INVOCATION_ID).is_some());
+    let deadline: u128 = next
+        .header("Lambda-Runtime-Deadline-Ms")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(deadline > epoch_ms() + 29_000);
+
+    let answer = post_response(&api, &id, b"\"done\"");
+    assert_eq!(answer.status, 202);
+    assert_eq!(answer.text(), r#"{"status":"OK"}"#);
+    let Some(Outcome::Response(posted)) = api.wait_outcome(&id, WAIT) else {
+        panic!("no response recorded");
+    };
+    assert_eq!(posted.body_str(), "\"done\"");
+    assert_eq!(posted.status, 202);
+    assert!(posted.handed_out_at.is_some_and(|h| h <= posted.at));
+    assert!(api.first_next_at().is_some());
+    let records = api.records();
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        (records[0].method.as_str(), records[0].status),
+        ("GET", 200)
+    );
+    assert_eq!(
+        (records[1].method.as_str(), records[1].status),
+        ("POST", 202)
+    );
+}
+
+#[test]
+fn a_waiting_next_gets_the_event_when_it_is_pushed() {
+    let api = MockApi::start().unwrap();
+    let mut stream = connect(&api);
+    let waiter =
+        thread::spawn(move || send(&mut stream, "GET", "/invocation/next", &[], b"").unwrap());
+    assert!(api.wait_next_calls(1, WAIT));
+    assert_eq!(api.records()[0].status, 0);
+    api.push(Event::new("late"));
+    let next = waiter.join().unwrap();
+    assert_eq!((next.status, next.text()), (200, "late"));
+}
+
+#[test]
+fn refuses_posts_like_lambda() {
+    let api = MockApi::start().unwrap();
+    assert_eq!(post_response(&api, "nobody", b"{}").status, 400);
+
+    let id = api.push(Event::new("{}"));
+    get_next(&api);
+    assert_eq!(post_response(&api, &id, b"1").status, 202);
+    let again = post_response(&api, &id, b"2");
+    assert_eq!(again.status, 403);
+    assert!(again.text().contains("InvalidStateTransition"));
+
+    let id = api.push(Event::new("{}").timeout(Duration::from_millis(10)));
+    get_next(&api);
+    thread::sleep(Duration::from_millis(30));
+    assert_eq!(post_response(&api, &id, b"late").status, 410);
+
+    let id = api.push(Event::new("{}"));
+    get_next(&api);
+    let large = post_response(&api, &id, &vec![b'x'; MAX_RESPONSE_BYTES + 1]);
+    assert_eq!(large.status, 413);
+    assert!(large.text().contains("6291556"));
+    let path = format!("/invocation/{id}/error");
+    assert_eq!(
+        send(&mut connect(&api), "POST", &path, &[], b"{}")
+            .unwrap()
+            .status,
+        202
+    );
+    // The outcome is the first post, refused or not.
+    assert_eq!(api.wait_outcome(&id, WAIT).unwrap().posted().status, 413);
+
+    assert_eq!(
+        send(&mut connect(&api), "GET", "/nothing", &[], b"")
+            .unwrap()
+            .status,
+        404
+    );
+    assert_eq!(
+        send(&mut connect(&api), "POST", "/invocation/next", &[], b"")
+            .unwrap()
+            .status,
+        405
+    );
+}
+
+#[test]
+fn takes_one_init_error() {
+    let api = MockApi::start().unwrap();
+    let body = br#"{"errorMessage":"boom","errorType":"Init"}"#;
+    assert_eq!(
+        send(&mut connect(&api), "POST", "/init/error", &[], body)
+            .unwrap()
+            .status,
+        202
+    );
+    assert_eq!(
+        send(&mut connect(&api), "POST", "/init/error", &[], body)
+            .unwrap()
+            .status,
+        403
+    );
+    assert_eq!(api.wait_init_error(WAIT).unwrap().body, body);
+}
+
+#[test]
+fn can_require_the_invocation_id_back() {
+    let api = MockApi::start().unwrap();
+    api.require_invocation_id(true);
+    let id = api.push(Event::new("{}").invocation_id(Some("nonce-1")));
+    get_next(&api);
+    let bare = post_response(&api, &id, b"{}");
+    assert_eq!(bare.status, 400);
+    assert!(bare.text().contains("InvalidInvocationId"));
+    let path = format!("/invocation/{id}/response");
+    let with = send(
+        &mut connect(&api),
+        "POST",
+        &path,
+        &[(INVOCATION_ID, "nonce-1")],
+        b"{}",
+    )
+    .unwrap();
+    assert_eq!(with.status, 202);
+}
+
+#[test]
+fn overrides_and_omits_headers() {
+    let api = MockApi::start().unwrap();
+    api.push(
+        Event::new("{}")
+            .header("lambda-runtime-deadline-ms", "soon")
+            .without("Lambda-Runtime-Trace-Id"),
+    );
+    let next = get_next(&api);
+    assert_eq!(next.header("Lambda-Runtime-Deadline-Ms"), Some("soon"));
+    assert!(next.header("Lambda-Runtime-Trace-Id").is_none());
+}
+
+#[test]
+fn next_faults_apply_in_order() {
+    let api = MockApi::start().unwrap();
+    api.fault_next(Fault::Status(500));
+    api.fault_next(Fault::Close);
+    api.fault_next(Fault::Delay(Duration::from_millis(100)));
+    let id = api.push(Event::new("{}"));
+
+    let failed = get_next(&api);
+    assert_eq!(failed.status, 500);
+    assert!(failed.text().contains("errorType"));
+
+    // End-of-file, not the read timeout: the mock really closed it.
+    let closed = send(&mut connect(&api), "GET", "/invocation/next", &[], b"");
+    assert_eq!(
+        closed.err().map(|e| e.kind()),
+        Some(io::ErrorKind::UnexpectedEof)
+    );
+
+    let started = Instant::now();
+    let delayed = get_next(&api);
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    assert_eq!(
+        delayed.header("Lambda-Runtime-Aws-Request-Id"),
+        Some(id.as_str())
+    );
+    assert!(api.wait_next_calls(3, WAIT));
+}
+
+#[test]
+fn post_faults_apply_in_order() {
+    let api = MockApi::start().unwrap();
+    api.fault_post(Fault::Status(500));
+    api.fault_post(Fault::Close);
+    api.fault_post(Fault::Delay(Duration::from_millis(100)));
+    let id = api.push(Event::new("{}"));
+    get_next(&api);
+
+    assert_eq!(post_response(&api, &id, b"1").status, 500);
+    let path = format!("/invocation/{id}/response");
+    assert!(send(&mut connect(&api), "POST", &path, &[], b"2").is_err());
+    let started = Instant::now();
+    assert_eq!(post_response(&api, &id, b"3").status, 202);
+    assert!(started.elapsed() >= Duration::from_millis(100));
+
+    let outcome = api.wait_outcome(&id, WAIT).unwrap();
+    assert_eq!(
+        (outcome.posted().status, outcome.posted().body_str()),
+        (500, "1")
+    );
+    let statuses: Vec<u16> = api.records().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 500, 0, 202]);
+}
+
+#[test]
+fn keeps_one_connection_alive() {
+    let api = MockApi::start().unwrap();
+    let mut stream = connect(&api);
+    for body in ["one", "two"] {
+        let id = api.push(Event::new(body));
+        let next = send(&mut stream, "GET", "/invocation/next", &[], b"").unwrap();
+        assert_eq!(next.text(), body);
+        let path = format!("/invocation/{id}/response");
+        assert_eq!(
+            send(&mut stream, "POST", &path, &[], body.as_bytes())
+                .unwrap()
+                .status,
+            202
+        );
+    }
+}
+
+#[test]
+fn reads_a_chunked_body() {
+    let api = MockApi::start().unwrap();
+    let id = api.push(Event::new("{}"));
+    get_next(&api);
+    let mut stream = connect(&api);
+    let head = format!(
+        "POST {PREFIX}/invocation/{id}/response HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream
+        .write_all(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_reply(&mut stream).unwrap().status, 202);
+    assert_eq!(
+        api.wait_outcome(&id, WAIT).unwrap().posted().body_str(),
+        "hello world"
+    );
+}

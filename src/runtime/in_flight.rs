@@ -1,0 +1,134 @@
+//! What the runtime thread is doing right now (idle, in init, or handling
+//! one invocation), kept where the panic hook and the logger can read it, and
+//! the panic hook itself, which reports a panic to the endpoint the phase
+//! names.
+
+use std::boxed::Box;
+use std::panic;
+use std::string::String;
+use std::sync::{Mutex, MutexGuard};
+use std::thread::{self, ThreadId};
+
+use super::report_init_error;
+use crate::client::Client;
+use crate::context::Context;
+use crate::error::Diagnostic;
+use crate::protocol;
+
+/// What the runtime thread is doing, so a panic can be reported to the right
+/// endpoint and a log line can name the request.
+#[derive(Default)]
+pub(super) enum Phase {
+    #[default]
+    Idle,
+    Init,
+    /// Request id and invocation nonce of the invocation being handled.
+    Invocation(String, Option<String>),
+}
+
+struct InFlight {
+    phase: Phase,
+    client: Option<Client>,
+    thread: Option<ThreadId>,
+}
+
+static IN_FLIGHT: Mutex<InFlight> = Mutex::new(InFlight {
+    phase: Phase::Idle,
+    client: None,
+    thread: None,
+});
+
+fn in_flight() -> MutexGuard<'static, InFlight> {
+    // A panic while the lock was held poisons it; the data is still sound.
+    IN_FLIGHT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub(super) fn set_phase(phase: Phase) {
+    in_flight().phase = phase;
+}
+
+/// Take the phase, leaving Idle: whoever takes an invocation reports it, once.
+pub(super) fn take_phase() -> Phase {
+    std::mem::take(&mut in_flight().phase)
+}
+
+/// Call `f` with the request id being handled, or "" between invocations.
+#[cfg(feature = "env_logger")]
+pub(crate) fn with_request_id<T>(f: impl FnOnce(&str) -> T) -> T {
+    match &in_flight().phase {
+        Phase::Invocation(request_id, _) => f(request_id),
+        _ => f(""),
+    }
+}
+
+/// With `panic = "abort"` (the size profile) nothing unwinds and no
+/// `catch_unwind` runs: the hook is the last code before the abort, so it
+/// reports the panic for the invocation (or the init) in flight. With
+/// `panic = "unwind"` it reports too, and the loop goes on.
+pub(super) fn install_panic_hook(client: Client) {
+    {
+        let mut state = in_flight();
+        state.client = Some(client);
+        state.thread = Some(thread::current().id());
+    }
+    // std's default hook is not chained: it links std's backtrace printer
+    // (gimli, addr2line, rustc_demangle: about 60 KB), and a stripped
+    // bootstrap has no symbols for it to print. The message and location are
+    // printed below instead.
+    panic::set_hook(Box::new(move |info| {
+        let (phase, client) = {
+            let mut state = in_flight();
+            // A panic on a thread the handler spawned is that thread's business.
+            if state.thread != Some(thread::current().id()) {
+                (Phase::Idle, None)
+            } else {
+                (std::mem::take(&mut state.phase), state.client.clone())
+            }
+        };
+        let diagnostic = panic_diagnostic(payload_message(info.payload()));
+        match (phase, client) {
+            (Phase::Invocation(request_id, invocation_id), Some(client)) => {
+                log::error!("handler panicked: {}", diagnostic.error_message);
+                let ctx = Context {
+                    request_id,
+                    invocation_id,
+                    ..Context::default()
+                };
+                if let Err(e) = client.post(&protocol::error(client.base(), &ctx, &diagnostic)) {
+                    log::error!("could not report the panic: {e}");
+                }
+            }
+            (Phase::Init, Some(client)) => report_init_error(&client, &diagnostic),
+            _ => {}
+        }
+        std::eprintln!("{info}");
+    }));
+}
+
+pub(super) fn payload_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "panic with a non-string payload"
+    }
+}
+
+pub(super) fn panic_diagnostic(message: &str) -> Diagnostic {
+    Diagnostic::new("Panic", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_payloads_become_messages() {
+        assert_eq!(payload_message(&"static"), "static");
+        assert_eq!(payload_message(&String::from("owned")), "owned");
+        assert_eq!(payload_message(&42_u8), "panic with a non-string payload");
+    }
+}
