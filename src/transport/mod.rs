@@ -45,6 +45,7 @@ pub(crate) trait Transport {
 
 /// One request: the method, the path (with its leading `/`), extra headers
 /// and the body. `Host`, `User-Agent` and `Content-Length` are added.
+#[derive(Clone)]
 pub(crate) struct Request<'a> {
     pub(crate) method: &'a str,
     pub(crate) path: &'a str,
@@ -295,6 +296,39 @@ mod tests {
         );
         assert!(answers.iter().all(|a| a.is_ok()));
         assert_eq!(seen.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [0, 1]);
+    }
+
+    #[test]
+    fn large_bodies_both_ways_and_large_heads_up_to_the_limit() {
+        // An answer of a megabyte each way, and heads just under and over the
+        // limit: the ureq transport's buffers grow, the built-in reader's
+        // budget holds, and both agree.
+        let body: &'static [u8] = vec![b'x'; 1 << 20].leak();
+        let mut sized =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+        sized.extend_from_slice(body);
+        let sized: &'static [u8] = sized.leak();
+        let head = |pad: usize| -> &'static [u8] {
+            let filler = "a".repeat(pad);
+            format!("HTTP/1.1 200 OK\r\nX-Seen: {filler}\r\nContent-Length: 0\r\n\r\n")
+                .into_bytes()
+                .leak()
+        };
+        let big_post = Request { body, ..POST };
+        let (near, over) = (head(MAX_HEAD_BYTES - 200), head(MAX_HEAD_BYTES));
+        both(
+            || vec![keep(sized), keep(ACCEPTED), keep(near)],
+            &[GET, big_post.clone(), GET],
+        );
+        both(|| vec![keep(over)], &[GET]);
+        let (answers, seen) = scenario::<Connection>(
+            vec![keep(sized), keep(ACCEPTED), keep(near), keep(over)],
+            &[GET, big_post.clone(), GET, GET],
+        );
+        assert_eq!(answers[0].as_ref().unwrap().body.len(), 1 << 20);
+        assert_eq!(seen[1].1.2.len(), 1 << 20);
+        assert!(answers[2].is_ok());
+        assert!(answers[3].is_err());
     }
 
     #[test]
