@@ -272,28 +272,15 @@ mod tests {
 
     #[test]
     fn a_get_after_the_server_closed_the_idle_connection_reconnects() {
-        both(
-            || {
-                vec![
-                    Step {
-                        answer: SIZED,
-                        close: true,
-                    },
-                    keep(SIZED),
-                ]
-            },
-            &[GET, GET],
-        );
-        let (answers, seen) = scenario::<Connection>(
-            vec![
-                Step {
-                    answer: SIZED,
-                    close: true,
-                },
-                keep(SIZED),
-            ],
-            &[GET, GET],
-        );
+        let steps = || {
+            let close_after = Step {
+                answer: SIZED,
+                close: true,
+            };
+            vec![close_after, keep(SIZED)]
+        };
+        both(steps, &[GET, GET]);
+        let (answers, seen) = scenario::<Connection>(steps(), &[GET, GET]);
         assert!(answers.iter().all(|a| a.is_ok()));
         assert_eq!(seen.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [0, 1]);
     }
