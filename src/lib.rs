@@ -28,7 +28,7 @@
 //!   event. Dependencies: ureq (HTTP/1.1), miniserde (JSON), log and
 //!   env_logger, with ureq's agent assembled from only the parts a local,
 //!   plain-HTTP peer needs. Turning the `ureq` feature off swaps in 200 lines
-//!   of HTTP/1.1 of our own on `std::net`: about 40% fewer bytes (see
+//!   of HTTP/1.1 of our own on `std::net`: a third fewer bytes (see
 //!   `transport`).
 //! - **Correct against the Runtime API**, including its unhappy paths: every
 //!   status it can answer, malformed headers, panics, a failed init.
