@@ -129,4 +129,4 @@ pub mod http_adapter;
 pub use context::{ClientApplication, ClientContext, CognitoIdentity, Config, Context};
 pub use error::{Diagnostic, Error};
 #[cfg(feature = "std")]
-pub use runtime::{Runtime, run, run_raw};
+pub use runtime::{Runtime, run, run_concurrent, run_raw};
