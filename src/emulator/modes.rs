@@ -13,6 +13,7 @@
 //! snapshot is. `POST /restore/error` is recorded and accepted once.
 
 use super::serve::{accepted, error_answer, fault_answer, finish};
+use super::wire;
 use super::*;
 
 /// The state of both modes, a part of the mock's [`State`].
@@ -42,6 +43,7 @@ impl MockApi {
     /// mock's choice). Without a call, there is no limit.
     pub fn max_concurrency(&self, n: usize) {
         self.shared.lock().modes.max_concurrency = Some(n);
+        wire::warm_pool(&self.address, n);
     }
 
     /// The most invocations that were handed out and not yet answered at any
@@ -126,9 +128,20 @@ pub(super) fn over_limit_answer() -> Answer {
     )
 }
 
-/// Keeps a request that came on a dead connection, unanswered, as the
-/// network after a restore would; returns it when its connection is alive.
-pub(super) fn swallow(shared: &Shared, request: Request) -> Option<Request> {
+/// Takes the requests that are not the runtime's business: a warm-up of
+/// [`wire::warm_pool`] (answered), and one that came on a dead connection
+/// (kept unanswered, as the network after a restore would). Returns the
+/// others.
+pub(super) fn screen(shared: &Shared, request: Request) -> Option<Request> {
+    if request.url() == wire::WARM_UP_PATH {
+        let answer = Answer {
+            status: 204,
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        wire::deliver(shared, request, Some(answer));
+        return None;
+    }
     let peer = request.remote_addr().copied();
     let mut state = shared.lock();
     if !peer.is_some_and(|p| state.modes.dead_peers.contains(&p)) {

@@ -21,7 +21,7 @@ pub(super) fn dispatch_loop(server: &Server, shared: &Arc<Shared>) {
 
 /// Records one request and sends it to its handler.
 pub(super) fn dispatch(shared: &Arc<Shared>, request: Request) {
-    let Some(mut request) = modes::swallow(shared, request) else {
+    let Some(mut request) = modes::screen(shared, request) else {
         return;
     };
     let at = Instant::now();
