@@ -39,6 +39,28 @@ impl Client {
         })
     }
 
+    /// A client for the same API with a connection of its own, for a thread
+    /// that serves invocations beside this one's. Nothing is opened yet.
+    pub(crate) fn with_own_connection(&self) -> Client {
+        Client {
+            base: self.base.clone(),
+            authority: self.authority.clone(),
+            connection: Arc::new(Mutex::new(Connection::new(&self.authority))),
+        }
+    }
+
+    /// Forget the kept-alive connection, so the next call opens a new one:
+    /// after a SnapStart restore the old one is dead, and trying it first
+    /// would cost a failed call (or, on a connection that swallows what is
+    /// sent, a wait without end).
+    pub(crate) fn reconnect(&self) {
+        let fresh = Connection::new(&self.authority);
+        match self.connection.lock() {
+            Ok(mut connection) => *connection = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+    }
+
     /// The base URL: `http://host:port[/prefix]/2018-06-01/runtime`.
     pub(crate) fn base(&self) -> &str {
         &self.base
@@ -61,6 +83,16 @@ impl Client {
             response.body.len()
         );
         Ok((context, response.body))
+    }
+
+    /// SnapStart: `GET /restore/next`, which Lambda answers once the snapshot
+    /// taken after init has been restored. No timeout, like `/next`: the
+    /// process is frozen in between. Any answer but 200 is an error.
+    pub(crate) fn restore_next(&self) -> Result<(), Error> {
+        let url = protocol::restore_next_url(&self.base);
+        log::debug!("GET {url}");
+        let response = self.send("GET", &url, &[], &[])?;
+        protocol::judge_restore_next(response.status)
     }
 
     /// Send one post and judge the answer.

@@ -38,6 +38,8 @@ pub enum Error {
     },
     /// The Runtime API answered a post with 5xx: the environment is broken.
     ApiFailed(u16),
+    /// SnapStart: `/restore/next` answered something other than 200.
+    RestoreStatus(u16),
 }
 
 impl Error {
@@ -64,6 +66,7 @@ impl fmt::Display for Error {
                 write!(f, "runtime API refused the post with {status}: {message}")
             }
             Error::ApiFailed(s) => write!(f, "runtime API failed with {s}"),
+            Error::RestoreStatus(s) => write!(f, "runtime API answered /restore/next with {s}"),
         }
     }
 }

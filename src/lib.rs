@@ -1,4 +1,5 @@
-//! A minimal AWS Lambda custom runtime: one blocking thread, no async executor.
+//! A minimal AWS Lambda custom runtime: one blocking thread (N under Lambda
+//! Managed Instances), no async executor.
 //!
 //! ```no_run
 //! use tiny_lambda::Context;
@@ -38,9 +39,11 @@
 //!
 //! # Non-goals
 //!
-//! - **Async handlers.** One invocation at a time is all Lambda ever sends to a
-//!   process; an executor would buy nothing but bytes. If your handler needs
-//!   async clients, use the official `lambda_runtime` crate.
+//! - **Async handlers.** Lambda sends a process one invocation at a time, or,
+//!   under Lambda Managed Instances, up to `AWS_LAMBDA_MAX_CONCURRENCY` at
+//!   once, which [`run_concurrent`] serves on as many blocking threads; an
+//!   executor would buy nothing but bytes. If your handler needs async
+//!   clients, use the official `lambda_runtime` crate.
 //! - **serde.** miniserde is a fraction of the code. If your types need serde's
 //!   attributes, use [`run_raw`] and parse with serde yourself.
 //! - **Response streaming and extensions APIs.** Different protocols; use
@@ -56,7 +59,9 @@
 //! 2. [`context`]: what Lambda tells a handler, per invocation and per function.
 //! 3. [`error`]: the runtime's faults and the report a failure sends.
 //! 4. [`runtime`]: the loop, init, panics, the post-response hook. Start at
-//!    `run_loop`: next, handle, respond, repeat.
+//!    `run_loop`: next, handle, respond, repeat. Beside it the two
+//!    execution-environment modes: `concurrency` (Lambda Managed Instances:
+//!    the same loop on N threads) and `snapstart` (hooks around a snapshot).
 //! 5. `client`: the Runtime API calls, as HTTP requests.
 //! 6. `transport`: how those requests travel, one kept-alive connection:
 //!    `transport/ureq_agent.rs` (ureq) or `transport/builtin.rs` (our own
@@ -129,4 +134,4 @@ pub mod http_adapter;
 pub use context::{ClientApplication, ClientContext, CognitoIdentity, Config, Context};
 pub use error::{Diagnostic, Error};
 #[cfg(feature = "std")]
-pub use runtime::{Runtime, run, run_raw};
+pub use runtime::{Runtime, run, run_concurrent, run_raw};

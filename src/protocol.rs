@@ -40,6 +40,9 @@ pub const INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
 pub const FUNCTION_ERROR_TYPE: &str = "Lambda-Runtime-Function-Error-Type";
 /// Content type of the error body Lambda understands.
 pub const ERROR_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error+json";
+/// `Lambda-Runtime-Function-Error-Type` of a `/restore/error` report: an
+/// after-restore hook of SnapStart failed.
+pub const AFTER_RESTORE_ERROR: &str = "Runtime.AfterRestoreError";
 
 /// The base URL of the Runtime API from `AWS_LAMBDA_RUNTIME_API`.
 ///
@@ -226,6 +229,35 @@ pub fn init_error(base: &str, diagnostic: &Diagnostic) -> Post<'static> {
         url: format!("{base}/init/error"),
         content_type: ERROR_CONTENT_TYPE,
         error_type: Some(diagnostic.header_value()),
+        invocation_id: None,
+        body: Cow::Owned(error_body(diagnostic).into_bytes()),
+    }
+}
+
+/// SnapStart: `GET` this after init (and the before-snapshot hooks); Lambda
+/// answers once the snapshot has been restored.
+pub fn restore_next_url(base: &str) -> String {
+    format!("{base}/restore/next")
+}
+
+/// SnapStart: what a `/restore/next` answer's status means. 200 is the only
+/// success: the process was restored and may run its after-restore hooks.
+pub fn judge_restore_next(status: u16) -> Result<(), Error> {
+    match status {
+        200 => Ok(()),
+        _ => Err(Error::RestoreStatus(status)),
+    }
+}
+
+/// SnapStart: the post that reports a failed after-restore hook. The header
+/// says `Runtime.AfterRestoreError`, as Lambda's own runtimes send it; the
+/// body carries the hook's own error type and message. The process exits
+/// after it.
+pub fn restore_error(base: &str, diagnostic: &Diagnostic) -> Post<'static> {
+    Post {
+        url: format!("{base}/restore/error"),
+        content_type: ERROR_CONTENT_TYPE,
+        error_type: Some(AFTER_RESTORE_ERROR.to_string()),
         invocation_id: None,
         body: Cow::Owned(error_body(diagnostic).into_bytes()),
     }
@@ -502,5 +534,31 @@ mod tests {
         }
         assert_eq!(judge_post(500, ""), Err(Error::ApiFailed(500)));
         assert!(judge_post(502, "").unwrap_err().is_fatal());
+    }
+
+    #[test]
+    fn snapstart_endpoints() {
+        let base = "http://127.0.0.1:9001/2018-06-01/runtime";
+        assert_eq!(
+            restore_next_url(base),
+            "http://127.0.0.1:9001/2018-06-01/runtime/restore/next"
+        );
+        assert_eq!(judge_restore_next(200), Ok(()));
+        for status in [202, 403, 500] {
+            let e = judge_restore_next(status).unwrap_err();
+            assert_eq!(e, Error::RestoreStatus(status));
+            assert!(e.is_fatal());
+        }
+        let post = restore_error(base, &Diagnostic::new("CacheCold", "no cache"));
+        assert_eq!(post.url, format!("{base}/restore/error"));
+        assert_eq!(
+            post.error_type.as_deref(),
+            Some("Runtime.AfterRestoreError")
+        );
+        assert_eq!(post.content_type, ERROR_CONTENT_TYPE);
+        assert_eq!(
+            post.body.as_ref(),
+            br#"{"errorMessage":"no cache","errorType":"CacheCold","stackTrace":[]}"#
+        );
     }
 }

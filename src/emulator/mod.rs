@@ -55,6 +55,9 @@
 //! | same | 410 `InvocationTimedOut` | the answer came after the deadline (the error type is the mock's own name) |
 //! | same | 413 `RequestEntityTooLarge` | the body is over Lambda's buffered limit of 6,291,556 bytes |
 //! | `POST /init/error` | 202, then 403 | the first report is accepted, a second one is not |
+//! | `GET /invocation/next` | 403 `InvalidStateTransition` | beyond [`MockApi::max_concurrency`] (the mock's choice) |
+//! | `GET /restore/next` | 200 | when the test calls [`MockApi::restore`]; the connection is dead after it |
+//! | `POST /restore/error` | 202, then 403 | like `/init/error` |
 //! | unknown path | 404 | |
 //! | known path, wrong method | 405 | |
 //!
@@ -76,6 +79,7 @@ use std::vec::Vec;
 use tiny_http::{Header, Request, Response, Server};
 
 mod event;
+mod modes;
 mod serve;
 mod wire;
 
@@ -185,6 +189,8 @@ pub struct Record {
     /// The status answered; 0 while a `/next` waits for an event, or when
     /// the mock closed the connection instead.
     pub status: u16,
+    /// The client's address: requests from one address came on one connection.
+    pub peer: Option<SocketAddr>,
 }
 
 /// The state the dispatcher, the delayed answers and the test share.
@@ -210,6 +216,7 @@ struct State {
     next_faults: VecDeque<Fault>,
     post_faults: VecDeque<Fault>,
     require_invocation_id: bool,
+    modes: modes::Modes,
 }
 
 /// A `/next` request that found the queue empty, kept until an event comes.
@@ -239,6 +246,8 @@ enum Route {
     Response(String),
     Error(String),
     InitError,
+    RestoreNext,
+    RestoreError,
     WrongMethod,
     NotFound,
 }
@@ -362,6 +371,10 @@ impl Drop for MockApi {
         let parked: Vec<Parked> = self.shared.lock().parked.drain(..).collect();
         for waiting in parked {
             deliver(&self.shared, waiting.request, None);
+        }
+        let held = self.shared.lock().modes.drain();
+        for request in held {
+            deliver(&self.shared, request, None);
         }
     }
 }

@@ -2,6 +2,7 @@
 //! (or parking a `/next` until one is pushed), judging posts as Lambda
 //! would, injected faults, and Lambda-shaped answers.
 
+use super::modes;
 use super::wire::deliver;
 use super::*;
 
@@ -19,8 +20,12 @@ pub(super) fn dispatch_loop(server: &Server, shared: &Arc<Shared>) {
 }
 
 /// Records one request and sends it to its handler.
-pub(super) fn dispatch(shared: &Arc<Shared>, mut request: Request) {
+pub(super) fn dispatch(shared: &Arc<Shared>, request: Request) {
+    let Some(mut request) = modes::screen(shared, request) else {
+        return;
+    };
     let at = Instant::now();
+    let peer = request.remote_addr().copied();
     let method = request.method().as_str().to_owned();
     let path = request.url().to_owned();
     let headers: Vec<(String, String)> = request
@@ -47,6 +52,7 @@ pub(super) fn dispatch(shared: &Arc<Shared>, mut request: Request) {
             headers,
             body,
             status: 0,
+            peer,
         });
         shared.changed.notify_all();
         state.records.len() - 1
@@ -56,6 +62,8 @@ pub(super) fn dispatch(shared: &Arc<Shared>, mut request: Request) {
         Route::Response(id) => post(shared, request, record, id, false),
         Route::Error(id) => post(shared, request, record, id, true),
         Route::InitError => init_error(shared, request, record),
+        Route::RestoreNext => modes::restore_next(shared, request, record),
+        Route::RestoreError => modes::restore_error(shared, request, record),
         Route::WrongMethod => {
             let answer = error_answer(405, "Method not allowed", "MethodNotAllowed");
             finish(shared, request, record, Some(answer), None);
@@ -76,6 +84,10 @@ pub(super) fn route(method: &str, path: &str) -> Route {
         (Route::Next, "GET")
     } else if rest == "/init/error" {
         (Route::InitError, "POST")
+    } else if rest == "/restore/next" {
+        (Route::RestoreNext, "GET")
+    } else if rest == "/restore/error" {
+        (Route::RestoreError, "POST")
     } else if let Some(tail) = rest.strip_prefix("/invocation/") {
         match tail.split_once('/') {
             Some((id, "response")) if !id.is_empty() => (Route::Response(id.to_owned()), "POST"),
@@ -99,6 +111,16 @@ pub(super) fn next(shared: &Arc<Shared>, request: Request, record: usize, at: In
     state.first_next_at.get_or_insert(at);
     shared.changed.notify_all();
     match state.next_faults.pop_front() {
+        None if state.modes.over_limit(state.parked.len()) => {
+            drop(state);
+            finish(
+                shared,
+                request,
+                record,
+                Some(modes::over_limit_answer()),
+                None,
+            );
+        }
         None => serve_next(shared, state, request, record),
         Some(Fault::Status(status)) => {
             drop(state);
@@ -158,6 +180,7 @@ pub(super) fn hand_out(state: &mut State, event: Event, record: usize) -> Answer
         answered: false,
     };
     state.invocations.insert(id, invocation);
+    state.modes.handed_out();
     if let Some(r) = state.records.get_mut(record) {
         r.status = 200;
     }
@@ -219,7 +242,10 @@ pub(super) fn judge(
     body_len: usize,
 ) -> Answer {
     let require_invocation_id = state.require_invocation_id;
-    let Some(invocation) = state.invocations.get_mut(id) else {
+    let State {
+        invocations, modes, ..
+    } = state;
+    let Some(invocation) = invocations.get_mut(id) else {
         return error_answer(400, "Invalid request ID", "InvalidRequestID");
     };
     if require_invocation_id {
@@ -234,6 +260,7 @@ pub(super) fn judge(
     }
     if Instant::now() > invocation.deadline {
         invocation.answered = true;
+        modes.answered();
         return error_answer(410, "Invocation timed out", "InvocationTimedOut");
     }
     if body_len > MAX_RESPONSE_BYTES {
@@ -242,6 +269,7 @@ pub(super) fn judge(
         return error_answer(413, &message, "RequestEntityTooLarge");
     }
     invocation.answered = true;
+    modes.answered();
     accepted()
 }
 

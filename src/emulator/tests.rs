@@ -355,3 +355,101 @@ fn reads_a_chunked_body() {
         "hello world"
     );
 }
+
+#[test]
+fn serves_concurrent_nexts_up_to_its_limit_and_counts_the_peak() {
+    let api = MockApi::start().unwrap();
+    api.max_concurrency(2);
+    // Two /next requests wait at once, each on its own connection.
+    let waiting: Vec<_> = (0..2)
+        .map(|_| {
+            let mut stream = connect(&api);
+            let head = format!("GET {PREFIX}/invocation/next HTTP/1.1\r\nHost: t\r\n\r\n");
+            stream.write_all(head.as_bytes()).unwrap();
+            stream
+        })
+        .collect();
+    assert!(api.wait_next_calls(2, WAIT));
+    // A third is beyond the limit.
+    let third = get_next(&api);
+    assert_eq!(third.status, 403);
+    assert!(third.text().contains("InvalidStateTransition"));
+    let ids = [api.push(Event::new("1")), api.push(Event::new("2"))];
+    for mut stream in waiting {
+        assert_eq!(read_reply(&mut stream).unwrap().status, 200);
+    }
+    assert_eq!(api.peak_concurrency(), 2);
+    // Answered ones no longer count: a /next is welcome again.
+    for id in &ids {
+        assert_eq!(post_response(&api, id, b"0").status, 202);
+    }
+    api.push(Event::new("3"));
+    assert_eq!(get_next(&api).status, 200);
+    let peers: Vec<_> = api.records().iter().map(|r| r.peer).collect();
+    assert!(peers.iter().all(Option::is_some));
+}
+
+#[test]
+fn restore_next_waits_for_restore_and_its_connection_dies() {
+    let api = MockApi::start().unwrap();
+    let mut stream = connect(&api);
+    let head = format!("GET {PREFIX}/restore/next HTTP/1.1\r\nHost: t\r\n\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    assert!(api.wait_restore_next(WAIT));
+    api.restore();
+    assert_eq!(read_reply(&mut stream).unwrap().status, 200);
+    // The same connection after the restore: swallowed, never answered.
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let head = format!("GET {PREFIX}/invocation/next HTTP/1.1\r\nHost: t\r\n\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    assert!(read_reply(&mut stream).is_err());
+    let start = Instant::now();
+    while api.requests_on_dead_connections() == 0 && start.elapsed() < WAIT {
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(api.requests_on_dead_connections(), 1);
+    // After the restore, a new /restore/next is answered at once.
+    let again = send(&mut connect(&api), "GET", "/restore/next", &[], b"").unwrap();
+    assert_eq!(again.status, 200);
+}
+
+#[test]
+fn restore_faults_and_restore_error() {
+    let api = MockApi::start().unwrap();
+    api.fault_restore(Fault::Status(500));
+    let failed = send(&mut connect(&api), "GET", "/restore/next", &[], b"").unwrap();
+    assert_eq!(failed.status, 500);
+    api.fault_restore(Fault::Close);
+    assert!(send(&mut connect(&api), "GET", "/restore/next", &[], b"").is_err());
+    let headers = [(
+        "Lambda-Runtime-Function-Error-Type",
+        "Runtime.AfterRestoreError",
+    )];
+    let first = send(
+        &mut connect(&api),
+        "POST",
+        "/restore/error",
+        &headers,
+        b"{}",
+    )
+    .unwrap();
+    assert_eq!(first.status, 202);
+    let second = send(
+        &mut connect(&api),
+        "POST",
+        "/restore/error",
+        &headers,
+        b"{}",
+    )
+    .unwrap();
+    assert_eq!(second.status, 403);
+    let posted = api.wait_restore_error(WAIT).unwrap();
+    assert_eq!(
+        posted.header("Lambda-Runtime-Function-Error-Type"),
+        Some("Runtime.AfterRestoreError")
+    );
+    let wrong = send(&mut connect(&api), "POST", "/restore/next", &[], b"").unwrap();
+    assert_eq!(wrong.status, 405);
+}

@@ -79,3 +79,39 @@ pub(super) fn shut_connection(local: SocketAddr, peer: SocketAddr) {
 /// own timeout instead of reading end-of-file.
 #[cfg(not(target_os = "linux"))]
 pub(super) fn shut_connection(_local: SocketAddr, _peer: SocketAddr) {}
+
+/// The path of the requests [`warm_pool`] sends; answered, never recorded.
+pub(super) const WARM_UP_PATH: &str = "/tiny-lambda-mock/warm-up";
+
+/// Makes tiny_http ready for `n` kept-alive connections that arrive at once.
+///
+/// tiny_http serves each connection on a thread of a pool that grows only
+/// when it sees no idle thread. Connections that arrive together can all see
+/// the same idle thread: one of them gets it and the rest queue behind
+/// connections that, kept alive, never end, so their requests are never read
+/// (8 runtime threads got 4 `/next` calls through). Holding `n` connections
+/// open one after another, each answered before the next, grows the pool to
+/// `n` threads; closing them leaves the threads free for the runtime's.
+pub(super) fn warm_pool(address: &str, n: usize) {
+    use std::io::{Read, Write};
+    let mut held = Vec::with_capacity(n);
+    for _ in 0..n {
+        let Ok(mut stream) = TcpStream::connect(address) else {
+            return;
+        };
+        let request = format!("GET {WARM_UP_PATH} HTTP/1.1\r\nHost: mock\r\n\r\n");
+        if stream.write_all(request.as_bytes()).is_err() {
+            return;
+        }
+        // The answer is an empty 204: its head is all there is to read.
+        let mut head = Vec::new();
+        let mut byte = [0_u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                _ => return,
+            }
+        }
+        held.push(stream);
+    }
+}

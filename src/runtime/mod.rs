@@ -6,8 +6,11 @@
 //! instead of stamping out a copy per type. Read `run_loop` first; it is the
 //! whole protocol in a dozen lines.
 //!
-//! Beside it: `in_flight` (what the thread is doing, read by the panic hook
-//! and the logger, and the hook itself) and `trace_env` (`_X_AMZN_TRACE_ID`).
+//! Beside it: `in_flight` (what each runtime thread is doing, read by the
+//! panic hook and the logger, and the hook itself), `trace_env`
+//! (`_X_AMZN_TRACE_ID`), and the two execution-environment modes:
+//! `concurrency` (Lambda Managed Instances: the same loop on N threads) and
+//! `snapstart` (the before-snapshot and after-restore hooks).
 
 use std::boxed::Box;
 use std::fmt::Display;
@@ -24,8 +27,12 @@ use crate::context::{Config, Context};
 use crate::error::{Diagnostic, Error};
 use crate::{logging, protocol};
 
+mod concurrency;
 mod in_flight;
+mod snapstart;
 mod trace_env;
+
+pub use concurrency::{DEFAULT_STACK_SIZE, MAX_THREADS};
 
 #[cfg(feature = "env_logger")]
 pub(crate) use in_flight::with_request_id;
@@ -66,6 +73,14 @@ pub struct Runtime {
     client: Client,
     config: Arc<Config>,
     after_response: Option<AfterResponse>,
+    /// Set with `after_response_concurrent`: the same hook as
+    /// `after_response` holds, in a form every thread can call.
+    shared_after_response: Option<concurrency::SharedAfterResponse>,
+    /// None unless a hook was registered. A leaked reference rather than a
+    /// box: hooks live until they run, and a reference needs no drop code in
+    /// bootstraps that never register one.
+    snapstart: Option<&'static mut snapstart::Hooks>,
+    thread_stack_size: Option<usize>,
 }
 
 impl Runtime {
@@ -94,6 +109,9 @@ impl Runtime {
             client,
             config,
             after_response: None,
+            shared_after_response: None,
+            snapstart: None,
+            thread_stack_size: None,
         }
     }
 
@@ -116,9 +134,12 @@ impl Runtime {
 
     /// Set a hook that runs after each answer has been posted and before the
     /// next `/next`: work that should not delay the caller (flush metrics,
-    /// trim caches). It runs after errors and panics too.
+    /// trim caches). It runs after errors and panics too. Replaces a hook
+    /// set before. For [`Runtime::run_concurrent`] with several threads, use
+    /// [`Runtime::after_response_concurrent`].
     pub fn after_response(mut self, hook: impl FnMut(&Context) + 'static) -> Runtime {
         self.after_response = Some(Box::new(hook));
+        self.shared_after_response = None;
         self
     }
 
@@ -148,7 +169,13 @@ impl Runtime {
 
     /// Serve events with a handler on raw bytes: the event body in, the
     /// response body out. For users who bring their own parsing.
-    pub fn run_raw<Err, F>(self, mut handler: F) -> !
+    ///
+    /// `run` and `run_raw` serve one invocation at a time, whatever
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` says (a warning is logged when it asks
+    /// for more): that is always correct, and a `FnMut` handler cannot be
+    /// called from several threads. [`Runtime::run_concurrent`] serves
+    /// several.
+    pub fn run_raw<Err, F>(mut self, mut handler: F) -> !
     where
         Err: Display + 'static,
         F: FnMut(&[u8], &Context) -> Result<Vec<u8>, Err>,
@@ -156,6 +183,8 @@ impl Runtime {
         let mut erased = move |event: &[u8], ctx: &Context| {
             handler(event, ctx).map_err(|e| Diagnostic::from_error(&e))
         };
+        self.snapstart();
+        concurrency::note_one_at_a_time();
         let fault = self.run_loop(&mut erased);
         exit_with(&fault)
     }
@@ -265,6 +294,19 @@ where
     F: FnMut(E, &Context) -> Result<R, Err>,
 {
     Runtime::from_env().run(handler)
+}
+
+/// Serve events with a handler that may run on several threads at once
+/// (Lambda Managed Instances): [`Runtime::from_env`] then
+/// [`Runtime::run_concurrent`].
+pub fn run_concurrent<E, R, Err, F>(handler: F) -> !
+where
+    E: Deserialize,
+    R: Serialize,
+    Err: Display + 'static,
+    F: Fn(E, &Context) -> Result<R, Err> + Sync,
+{
+    Runtime::from_env().run_concurrent(handler)
 }
 
 /// Serve events with a raw handler: [`Runtime::from_env`] then [`Runtime::run_raw`].

@@ -19,6 +19,7 @@ use miniserde::Serialize;
 use tiny_lambda::emulator::{Event, MockApi, Outcome};
 
 use crate::Failure;
+use crate::bench_concurrent;
 use crate::bootstrap::{self, ProcFigures, Process, Source};
 use crate::invoke::read_event;
 use crate::package::zip_bootstrap;
@@ -56,6 +57,14 @@ Options:
   --event JSON|@FILE       The event to send [default: {}]
   --json                   Print JSON instead of the table
   --callgrind              Also count instructions with valgrind
+  --concurrency N          Instead: Lambda Managed Instances. Each bootstrap
+                           runs with AWS_LAMBDA_MAX_CONCURRENCY=N and serves
+                           N events at once; prints throughput, round trips,
+                           peak memory and threads (try --example concurrent
+                           --against size-report/peer-concurrent/target/size/peer-concurrent)
+  --sleep-ms D             With --concurrency: the event {\"sleep_ms\": D}
+                           [default: 100]
+  --invocations M          With --concurrency: answers to count [default: 20 N]
   -h, --help               Print this help
 
 Exit codes:
@@ -67,10 +76,10 @@ Exit codes:
 ";
 
 /// The memory size the bootstraps are told they have.
-const MEMORY_MB: u32 = 128;
+pub(crate) const MEMORY_MB: u32 = 128;
 
 /// How long any one step may take before the bench gives up on it.
-const LIMIT: Duration = Duration::from_secs(30);
+pub(crate) const LIMIT: Duration = Duration::from_secs(30);
 
 /// Callgrind runs programs some fifty times slower.
 const CALLGRIND_LIMIT: Duration = Duration::from_secs(300);
@@ -84,17 +93,19 @@ struct Options {
     event: String,
     json: bool,
     callgrind: bool,
+    /// `--concurrency` and its settings: the Managed Instances bench instead.
+    concurrent: Option<bench_concurrent::Settings>,
 }
 
 /// One bootstrap under measurement.
-struct Subject {
-    label: String,
-    path: PathBuf,
+pub(crate) struct Subject {
+    pub(crate) label: String,
+    pub(crate) path: PathBuf,
 }
 
 impl Subject {
     /// How messages name it.
-    fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         format!("bootstrap {} ({})", self.label, self.path.display())
     }
 }
@@ -119,7 +130,7 @@ struct Warm {
 /// One figure for every bootstrap, and the ratios of the first to each
 /// other one.
 #[derive(Serialize)]
-struct Row {
+pub(crate) struct Row {
     metric: String,
     unit: String,
     values: Vec<Option<f64>>,
@@ -148,18 +159,38 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
         return Ok(());
     };
     let subjects = resolve(&options)?;
+    if let Some(settings) = &options.concurrent {
+        let rows = bench_concurrent::measure(&subjects, settings);
+        progress_done();
+        let rows = rows?;
+        print_rows(
+            &options,
+            &subjects,
+            rows,
+            &bench_concurrent::legend(settings),
+        );
+        return Ok(());
+    }
     let measured = measure(&options, &subjects);
     // The progress line goes either way, so that a failure reads cleanly.
     progress_done();
     let measures = measured?;
 
     let rows = rows(&measures, options.callgrind);
-    if options.json {
-        println!("{}", json(&options, &subjects, rows));
-    } else {
-        print!("{}", table(&options, &subjects, &rows));
-    }
+    let legend = format!(
+        "{} cold starts, {} warm invocations each\n",
+        options.cold, options.warm
+    );
+    print_rows(&options, &subjects, rows, &legend);
     Ok(())
+}
+
+fn print_rows(options: &Options, subjects: &[Subject], rows: Vec<Row>, legend: &str) {
+    if options.json {
+        println!("{}", json(options, subjects, rows));
+    } else {
+        print!("{legend}{}", table(subjects, &rows));
+    }
 }
 
 /// Takes every figure of every bootstrap.
@@ -290,7 +321,7 @@ fn round_trip(warm: &mut Warm, subject: &Subject, event: &str) -> Result<Duratio
 
 /// Waits for the answer and checks it is an accepted response; returns when
 /// it arrived.
-fn expect_response(
+pub(crate) fn expect_response(
     api: &MockApi,
     process: &mut Process,
     id: &str,
@@ -314,7 +345,7 @@ fn expect_response(
     }
 }
 
-fn start_api() -> Result<MockApi, Failure> {
+pub(crate) fn start_api() -> Result<MockApi, Failure> {
     MockApi::start()
         .map_err(|e| Failure::Internal(format!("cannot start the mock Runtime API: {e}")))
 }
@@ -410,7 +441,7 @@ fn count_row(metric: &str, unit: &str, counts: impl Iterator<Item = u64>) -> Row
     row(metric, unit, counts.map(|c| Some(c as f64)).collect())
 }
 
-fn row(metric: &str, unit: &str, values: Vec<Option<f64>>) -> Row {
+pub(crate) fn row(metric: &str, unit: &str, values: Vec<Option<f64>>) -> Row {
     let first = values.first().copied().flatten();
     let ratios = values
         .iter()
@@ -428,12 +459,9 @@ fn row(metric: &str, unit: &str, values: Vec<Option<f64>>) -> Row {
     }
 }
 
-/// The human table: a legend, then one line per figure.
-fn table(options: &Options, subjects: &[Subject], rows: &[Row]) -> String {
-    let mut out = format!(
-        "{} cold starts, {} warm invocations each\n",
-        options.cold, options.warm
-    );
+/// The human table: the bootstraps, then one line per figure.
+fn table(subjects: &[Subject], rows: &[Row]) -> String {
+    let mut out = String::new();
     for subject in subjects {
         out.push_str(&format!(
             "  {} = {}\n",
@@ -501,7 +529,7 @@ fn json(options: &Options, subjects: &[Subject], rows: Vec<Row>) -> String {
 }
 
 /// Shows where the bench is, on one line of stderr.
-fn progress(text: &str) {
+pub(crate) fn progress(text: &str) {
     let mut err = io::stderr().lock();
     // Progress is a courtesy: a closed stderr must not stop the bench.
     let _ = write!(err, "\r{text:<40}");
@@ -525,6 +553,7 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
     let mut event = "{}".to_owned();
     let mut json = false;
     let mut callgrind = false;
+    let (mut concurrency, mut sleep_ms, mut invocations) = (None, 100, None);
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Long("example") => {
@@ -544,6 +573,9 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
             Arg::Long("event") => event = read_event(&args.value()?.string()?)?,
             Arg::Long("json") => json = true,
             Arg::Long("callgrind") => callgrind = true,
+            Arg::Long("concurrency") => concurrency = Some(args.value()?.parse()?),
+            Arg::Long("sleep-ms") => sleep_ms = args.value()?.parse()?,
+            Arg::Long("invocations") => invocations = Some(args.value()?.parse()?),
             Arg::Long("help") | Arg::Short('h') => return Ok(None),
             other => return Err(other.unexpected().into()),
         }
@@ -559,6 +591,19 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
         ));
     }
     let sources = [first].into_iter().chain(second).chain(others).collect();
+    let concurrent = match concurrency {
+        None => None,
+        Some(0) => {
+            return Err(Failure::Usage(
+                "--concurrency must be at least 1".to_owned(),
+            ));
+        }
+        Some(n) => Some(bench_concurrent::Settings {
+            concurrency: n,
+            sleep_ms,
+            invocations: invocations.unwrap_or(20 * n).max(1),
+        }),
+    };
     Ok(Some(Options {
         sources,
         profile,
@@ -567,6 +612,7 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
         event,
         json,
         callgrind,
+        concurrent,
     }))
 }
 

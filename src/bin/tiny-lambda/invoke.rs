@@ -31,6 +31,10 @@ Options:
   --memory MB      AWS_LAMBDA_FUNCTION_MEMORY_SIZE to set [default: 128]
   --timeout SECS   Time each invocation may take, as Lambda's function
                    timeout [default: 3]
+  --concurrency N  Lambda Managed Instances: set AWS_LAMBDA_MAX_CONCURRENCY=N,
+                   allow N invocations at once, hand out all EVENTs at once,
+                   and end with a line on stderr: invocations per second and
+                   how many were in flight at most
   -h, --help       Print this help
 
 Exit codes:
@@ -51,6 +55,7 @@ struct Options {
     memory_mb: u32,
     timeout: Duration,
     events: Vec<String>,
+    concurrency: Option<usize>,
 }
 
 /// Runs `tiny-lambda invoke`.
@@ -63,15 +68,33 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
     let program = options.source.resolve(&options.profile)?;
     let api = MockApi::start()
         .map_err(|e| Failure::Internal(format!("cannot start the mock Runtime API: {e}")))?;
-    let command = bootstrap::command(&program, &api, options.memory_mb);
+    let mut command = bootstrap::command(&program, &api, options.memory_mb);
+    if let Some(n) = options.concurrency {
+        api.max_concurrency(n);
+        command.env("AWS_LAMBDA_MAX_CONCURRENCY", n.to_string());
+    }
     let mut process = Process::spawn(command, false)?;
     // A bootstrap that never asks for an event has an init problem, not a
     // slow invocation; Lambda gives the init phase 10 seconds.
     bootstrap::await_first_next(&api, &mut process, "the bootstrap", INIT_LIMIT)?;
 
     let mut function_error = false;
+    let started = Instant::now();
+    let count = events.len();
+    // With a concurrency, every event is handed out at once; without, each
+    // waits for the answer before it.
+    let mut pushed: Vec<String> = Vec::new();
+    if options.concurrency.is_some() {
+        pushed = events
+            .iter()
+            .map(|body| api.push(Event::new(body.as_str()).timeout(options.timeout)))
+            .collect();
+    }
     for (index, body) in events.into_iter().enumerate() {
-        let id = api.push(Event::new(body).timeout(options.timeout));
+        let id = match pushed.get(index) {
+            Some(id) => id.clone(),
+            None => api.push(Event::new(body).timeout(options.timeout)),
+        };
         // A late answer still counts while Lambda would be tearing down.
         let limit = options.timeout + Duration::from_secs(1);
         let Some(outcome) =
@@ -100,6 +123,15 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
             init,
         };
         println!("{}", report.line());
+    }
+    if let Some(n) = options.concurrency {
+        let elapsed = started.elapsed();
+        eprintln!(
+            "{count} invocations at concurrency {n} in {:.2} ms: {:.1} per second, at most {} in flight",
+            millis(elapsed),
+            count as f64 / elapsed.as_secs_f64(),
+            api.peak_concurrency()
+        );
     }
     if function_error {
         Err(Failure::Function)
@@ -178,6 +210,7 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
     let mut profile = "size".to_owned();
     let mut memory_mb = 128;
     let mut timeout = Duration::from_secs(3);
+    let mut concurrency = None;
     let mut positional = Vec::new();
     while let Some(arg) = args.next()? {
         match arg {
@@ -195,6 +228,14 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
                         ))
                     })?;
             }
+            Arg::Long("concurrency") => match args.value()?.parse()? {
+                0 => {
+                    return Err(Failure::Usage(
+                        "--concurrency must be at least 1".to_owned(),
+                    ));
+                }
+                n => concurrency = Some(n),
+            },
             Arg::Long("help") | Arg::Short('h') => return Ok(None),
             // A lone `-` is stdin, an event like any other.
             Arg::Value(value) => positional.push(value.string()?),
@@ -216,6 +257,7 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
         memory_mb,
         timeout,
         events: positional,
+        concurrency,
     }))
 }
 

@@ -6,6 +6,7 @@
 //! each verb lives in its own module.
 
 mod bench;
+mod bench_concurrent;
 mod bootstrap;
 mod invoke;
 mod package;
