@@ -32,7 +32,9 @@ use ureq::http;
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{NextTimeout, TcpConnector};
 
-use super::{MAX_HEAD_BYTES, Request, Response, Transport, USER_AGENT, is_stale, keeps_alive};
+use super::{
+    MAX_BODY_BYTES, MAX_HEAD_BYTES, Request, Response, Transport, USER_AGENT, is_stale, keeps_alive,
+};
 
 /// Request and response buffer size: see the module doc.
 const BUFFER_BYTES: usize = 16 * 1024;
@@ -107,11 +109,10 @@ impl Connection {
                 .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "header is not UTF-8"))?;
             headers.push((name.as_str().into(), value));
         }
-        // No cap beyond the API's own: an event is what Lambda accepted.
         let body = answer
             .body_mut()
             .with_config()
-            .limit(u64::MAX)
+            .limit(MAX_BODY_BYTES as u64)
             .read_to_vec()
             .map_err(ureq::Error::into_io)?;
         Ok(Response {
