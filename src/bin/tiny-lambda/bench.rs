@@ -24,6 +24,9 @@ use crate::invoke::read_event;
 use crate::package::zip_bootstrap;
 use crate::stats::Summary;
 
+#[path = "bench_soak.rs"]
+mod soak;
+
 const HELP: &str = "\
 Usage: tiny-lambda bench [OPTIONS] (--example NAME | A)
                          [--against B | --against-example NAME] [--with C]...
@@ -56,6 +59,9 @@ Options:
   --event JSON|@FILE       The event to send [default: {}]
   --json                   Print JSON instead of the table
   --callgrind              Also count instructions with valgrind
+  --soak N                 Instead: N warm invocations of A alone, VmRSS
+                           sampled each tenth, and whether it stayed flat
+                           after warm-up (exit 1 when it did not)
   -h, --help               Print this help
 
 Exit codes:
@@ -84,6 +90,7 @@ struct Options {
     event: String,
     json: bool,
     callgrind: bool,
+    soak: Option<usize>,
 }
 
 /// One bootstrap under measurement.
@@ -148,6 +155,13 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
         return Ok(());
     };
     let subjects = resolve(&options)?;
+    if let Some(invocations) = options.soak {
+        let [subject] = &subjects[..] else {
+            return Err(Failure::Usage("--soak takes one bootstrap".to_owned()));
+        };
+        // TODO(concurrency): pass the --concurrency N once bench has it.
+        return soak::run(subject, invocations, None, &options.event);
+    }
     let measured = measure(&options, &subjects);
     // The progress line goes either way, so that a failure reads cleanly.
     progress_done();
@@ -525,6 +539,7 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
     let mut event = "{}".to_owned();
     let mut json = false;
     let mut callgrind = false;
+    let mut soak = None;
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Long("example") => {
@@ -544,6 +559,7 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
             Arg::Long("event") => event = read_event(&args.value()?.string()?)?,
             Arg::Long("json") => json = true,
             Arg::Long("callgrind") => callgrind = true,
+            Arg::Long("soak") => soak = Some(args.value()?.parse()?),
             Arg::Long("help") | Arg::Short('h') => return Ok(None),
             other => return Err(other.unexpected().into()),
         }
@@ -553,9 +569,9 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
             "give a bootstrap: a PATH or --example NAME".to_owned(),
         ));
     };
-    if cold == 0 || warm == 0 {
+    if cold == 0 || warm == 0 || soak == Some(0) {
         return Err(Failure::Usage(
-            "--cold and --warm must be at least 1".to_owned(),
+            "--cold, --warm and --soak must be at least 1".to_owned(),
         ));
     }
     let sources = [first].into_iter().chain(second).chain(others).collect();
@@ -567,6 +583,7 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
         event,
         json,
         callgrind,
+        soak,
     }))
 }
 
