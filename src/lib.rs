@@ -131,6 +131,13 @@ pub mod events;
 #[cfg(feature = "http-adapter")]
 pub mod http_adapter;
 
+// The private parsers, for the fuzz targets in `fuzz/` only: cargo-fuzz
+// builds with `--cfg fuzzing`, no other build sees this module.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
+
 pub use context::{ClientApplication, ClientContext, CognitoIdentity, Config, Context};
 pub use error::{Diagnostic, Error};
 #[cfg(feature = "std")]

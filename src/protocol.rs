@@ -110,8 +110,10 @@ pub fn parse_next<'h>(
         return Err(Error::MissingRequestId);
     }
     // The id goes into a URL path; an id that would change the path must never
-    // reach `/invocation/{id}/response`.
-    if !request_id.bytes().all(is_path_safe) {
+    // reach `/invocation/{id}/response`. `.` and `..` are made of safe bytes
+    // but are path steps of their own (RFC 3986 dot segments; found by
+    // fuzz/parse_next).
+    if !request_id.bytes().all(is_path_safe) || request_id == "." || request_id == ".." {
         return Err(Error::BadRequestId(request_id.to_string()));
     }
     let deadline_ms = match header(DEADLINE_MS).map(|v| v.trim().parse::<u64>()) {
@@ -123,6 +125,16 @@ pub fn parse_next<'h>(
         None => 0,
     };
     let owned = |name: &str| header(name).map(str::to_string);
+    // The nonce is echoed back as a header; one that could not be written as
+    // a header value would fail every post (or bend the request), so it is
+    // dropped and the post goes without it. (Found by fuzz/parse_next.)
+    let invocation_id = owned(INVOCATION_ID).filter(|nonce| {
+        let ok = nonce.bytes().all(is_field_value_byte);
+        if !ok {
+            log::warn!("{request_id}: ignoring {INVOCATION_ID} with control characters");
+        }
+        ok
+    });
     let client_context_raw = owned(CLIENT_CONTEXT);
     let identity_raw = owned(COGNITO_IDENTITY);
     Ok(Context {
@@ -139,7 +151,7 @@ pub fn parse_next<'h>(
         client_context_raw,
         identity_raw,
         tenant_id: owned(TENANT_ID),
-        invocation_id: owned(INVOCATION_ID),
+        invocation_id,
         config: Arc::clone(config),
     })
 }
@@ -184,6 +196,11 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
 /// RFC 3986 `pchar` minus `%`: characters that stand for themselves in a path segment.
 fn is_path_safe(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b)
+}
+
+/// RFC 9110 `field-value` bytes: visible ASCII, space, tab and non-ASCII.
+fn is_field_value_byte(b: u8) -> bool {
+    b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80
 }
 
 /// One request the runtime sends, as data: where, which headers, what body.
@@ -451,6 +468,16 @@ mod tests {
             parse(200, &[(REQUEST_ID, "a?b")]).unwrap_err(),
             Error::BadRequestId("a?b".into())
         );
+        for dots in [".", ".."] {
+            assert_eq!(
+                parse(200, &[(REQUEST_ID, dots)]).unwrap_err(),
+                Error::BadRequestId(dots.into())
+            );
+        }
+        assert_eq!(
+            parse(200, &[(REQUEST_ID, "...")]).unwrap().request_id,
+            "..."
+        );
     }
 
     #[test]
@@ -472,6 +499,17 @@ mod tests {
         assert_eq!(ctx.identity_raw.as_deref(), Some("[1,2]"));
         assert_eq!(ctx.invocation_id, None);
         assert_eq!(ctx.xray_trace_id, None);
+    }
+
+    #[test]
+    fn a_nonce_that_cannot_go_back_as_a_header_is_dropped() {
+        // From fuzz/parse_next: a control character in the nonce.
+        for bad in ["a\rb", "n\u{7f}", "\u{0}", "x\u{1b}[0m"] {
+            let ctx = parse(200, &[(REQUEST_ID, "id"), (INVOCATION_ID, bad)]).unwrap();
+            assert_eq!(ctx.invocation_id, None, "{bad:?}");
+        }
+        let ctx = parse(200, &[(REQUEST_ID, "id"), (INVOCATION_ID, "n 1\té")]).unwrap();
+        assert_eq!(ctx.invocation_id.as_deref(), Some("n 1\té"));
     }
 
     #[test]

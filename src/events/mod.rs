@@ -274,6 +274,29 @@ mod tests {
         );
     }
 
+    #[test]
+    fn numbers_read_back_exact_when_integral_and_within_rounding_otherwise() {
+        // Integers that fit 64 bits are exact, both ways.
+        for text in ["18446744073709551615", "-9223372036854775808", "0"] {
+            let value: json::Value = json::from_str(text).unwrap();
+            assert_eq!(json::to_string(&value), text);
+        }
+        // From fuzz/json: miniserde scales decimals by powers of ten, which is
+        // not correctly rounded, so a long number can come back one unit in
+        // the last place away after a round trip. Close, never wrong by more.
+        let read = |text: &str| match json::from_str(text).unwrap() {
+            json::Value::Number(json::Number::F64(f)) => f,
+            other => panic!("{other:?} is not a float"),
+        };
+        let first = read("-3333300000010000008451313987993094165");
+        let again = read(&json::to_string(&first));
+        assert!(
+            (first - again).abs() <= 1e-15 * first.abs(),
+            "{first} / {again}"
+        );
+        assert!((first + 3.33330000001e36).abs() <= 1e-15 * first.abs());
+    }
+
     struct Answer {
         a: u32,
         b: Option<String>,

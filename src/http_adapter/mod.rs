@@ -33,8 +33,8 @@
 //! API Gateway WebSocket and VPC Lattice events, response streaming, and the
 //! `http` crate's types: the model is plain structs.
 
-mod answer;
-mod recognise;
+pub(crate) mod answer;
+pub(crate) mod recognise;
 mod request;
 mod response;
 

@@ -20,7 +20,9 @@ use std::net::TcpStream;
 use std::string::String;
 use std::vec::Vec;
 
-use super::{MAX_HEAD_BYTES, Request, Response, Transport, USER_AGENT, is_stale, keeps_alive};
+use super::{
+    MAX_BODY_BYTES, MAX_HEAD_BYTES, Request, Response, Transport, USER_AGENT, is_stale, keeps_alive,
+};
 
 /// One connection to the Runtime API, opened on first use and kept alive.
 pub(crate) struct Connection {
@@ -170,16 +172,23 @@ fn read_body(reader: &mut impl BufRead, response: &Response) -> io::Result<Vec<u
     let Some(length) = response.header("Content-Length") else {
         // No length: the body runs to the end of the connection.
         let mut body = Vec::new();
-        reader.read_to_end(&mut body)?;
+        reader
+            .take(MAX_BODY_BYTES as u64 + 1)
+            .read_to_end(&mut body)?;
+        if body.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
         return Ok(body);
     };
     let length: usize = length
         .parse()
         .map_err(|_| invalid("malformed Content-Length"))?;
+    if length > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
     // One allocation of the right size, then one copy out of the socket: an
-    // event of megabytes is never regrown or copied again. The up-front
-    // reservation is capped so a wrong header cannot reserve gigabytes.
-    let mut body = Vec::with_capacity(length.min(8 * 1024 * 1024));
+    // event of megabytes is never regrown or copied again.
+    let mut body = Vec::with_capacity(length);
     let read = reader.take(length as u64).read_to_end(&mut body)?;
     if read < length {
         return Err(io::ErrorKind::UnexpectedEof.into());
@@ -201,6 +210,9 @@ fn read_chunked(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
             return Ok(body);
         }
         let start = body.len();
+        if size > MAX_BODY_BYTES - start {
+            return Err(too_large());
+        }
         body.resize(start + size, 0);
         reader.read_exact(&mut body[start..])?;
         if !read_line(reader, &mut budget)?.is_empty() {
@@ -232,6 +244,10 @@ fn read_line(reader: &mut impl BufRead, budget: &mut usize) -> io::Result<String
 
 fn invalid(what: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what)
+}
+
+fn too_large() -> io::Error {
+    invalid("body larger than the runtime accepts (MAX_BODY_BYTES)")
 }
 
 #[cfg(test)]
@@ -337,5 +353,54 @@ mod tests {
         huge.extend(std::iter::repeat_n(b'a', MAX_HEAD_BYTES));
         huge.extend_from_slice(b"\r\n\r\n");
         assert_eq!(parse(&huge).unwrap_err().kind(), io::ErrorKind::InvalidData);
+    }
+
+    /// `head` followed by `fill` bytes of `x`, without holding them all twice.
+    fn parse_with_fill(head: &[u8], fill: usize, tail: &[u8]) -> io::Result<Response> {
+        let body = io::repeat(b'x').take(fill as u64).chain(tail);
+        read_response(&mut BufReader::new(head.chain(body)))
+    }
+
+    #[test]
+    fn bodies_up_to_the_limit_are_read_and_larger_ones_refused() {
+        let too_large = |r: io::Result<Response>| {
+            let e = r.unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+            assert!(std::format!("{e}").contains("MAX_BODY_BYTES"), "{e}");
+        };
+        // A declared length over the limit is refused before anything is read.
+        let head = std::format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY_BYTES + 1
+        );
+        too_large(parse(head.as_bytes()));
+        let head = std::format!("HTTP/1.1 200 OK\r\nContent-Length: {MAX_BODY_BYTES}\r\n\r\n");
+        let exact = parse_with_fill(head.as_bytes(), MAX_BODY_BYTES, b"").unwrap();
+        assert_eq!(exact.body.len(), MAX_BODY_BYTES);
+        // A chunk size that would overflow, or chunks that add up past the limit.
+        too_large(parse(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n",
+        ));
+        let chunked = std::format!(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+            MAX_BODY_BYTES
+        );
+        let exact = parse_with_fill(chunked.as_bytes(), MAX_BODY_BYTES, b"\r\n0\r\n\r\n").unwrap();
+        assert_eq!(exact.body.len(), MAX_BODY_BYTES);
+        too_large(parse_with_fill(
+            chunked.as_bytes(),
+            MAX_BODY_BYTES,
+            b"\r\n1\r\nx\r\n0\r\n\r\n",
+        ));
+        // A body that runs to the end of the connection.
+        let open = b"HTTP/1.1 200 OK\r\n\r\n";
+        assert_eq!(
+            parse_with_fill(open, MAX_BODY_BYTES, b"")
+                .unwrap()
+                .body
+                .len(),
+            MAX_BODY_BYTES
+        );
+        too_large(parse_with_fill(open, MAX_BODY_BYTES + 1, b""));
     }
 }

@@ -93,6 +93,13 @@ pub(crate) fn keeps_alive(result: &io::Result<Response>) -> bool {
 /// few hundred bytes, a few KB with a client context.
 pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
 
+/// Answers whose bodies are larger than this are refused, by both
+/// transports alike. The largest body the Runtime API sends is an event,
+/// which Lambda caps at 6 MB (synchronous invokes; 1 MB asynchronous); the
+/// rest is headroom. Without a cap a broken peer could declare, or stream in
+/// chunks, a body of any size and the runtime would try to hold it all.
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
 /// What the runtime calls itself in `User-Agent`.
 pub(crate) const USER_AGENT: &str = concat!("tiny-lambda/", env!("CARGO_PKG_VERSION"));
 

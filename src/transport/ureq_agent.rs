@@ -38,7 +38,9 @@ use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, NextTimeout, Transport as UreqTransport,
 };
 
-use super::{MAX_HEAD_BYTES, Request, Response, Transport, USER_AGENT, is_stale, keeps_alive};
+use super::{
+    MAX_BODY_BYTES, MAX_HEAD_BYTES, Request, Response, Transport, USER_AGENT, is_stale, keeps_alive,
+};
 
 /// Both buffers start small and double, up to [`MAX_BUFFER_BYTES`], whenever
 /// a transfer fills one: a request head and an event's headers fit at once,
@@ -119,11 +121,10 @@ impl Connection {
                 .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "header is not UTF-8"))?;
             headers.push((name.as_str().into(), value));
         }
-        // No cap beyond the API's own: an event is what Lambda accepted.
         let body = answer
             .body_mut()
             .with_config()
-            .limit(u64::MAX)
+            .limit(MAX_BODY_BYTES as u64)
             .read_to_vec()
             .map_err(ureq::Error::into_io)?;
         Ok(Response {

@@ -25,6 +25,9 @@ use crate::invoke::read_event;
 use crate::package::zip_bootstrap;
 use crate::stats::Summary;
 
+#[path = "bench_soak.rs"]
+mod soak;
+
 const HELP: &str = "\
 Usage: tiny-lambda bench [OPTIONS] (--example NAME | A)
                          [--against B | --against-example NAME] [--with C]...
@@ -65,6 +68,10 @@ Options:
   --sleep-ms D             With --concurrency: the event {\"sleep_ms\": D}
                            [default: 100]
   --invocations M          With --concurrency: answers to count [default: 20 N]
+  --soak N                 Instead: N warm invocations of A alone, VmRSS
+                           sampled each tenth, and whether it stayed flat
+                           after warm-up (exit 1 when it did not); with
+                           --concurrency, N at a time
   -h, --help               Print this help
 
 Exit codes:
@@ -95,6 +102,7 @@ struct Options {
     callgrind: bool,
     /// `--concurrency` and its settings: the Managed Instances bench instead.
     concurrent: Option<bench_concurrent::Settings>,
+    soak: Option<usize>,
 }
 
 /// One bootstrap under measurement.
@@ -159,6 +167,13 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
         return Ok(());
     };
     let subjects = resolve(&options)?;
+    if let Some(invocations) = options.soak {
+        let [subject] = &subjects[..] else {
+            return Err(Failure::Usage("--soak takes one bootstrap".to_owned()));
+        };
+        let concurrency = options.concurrent.as_ref().map(|c| c.concurrency);
+        return soak::run(subject, invocations, concurrency, &options.event);
+    }
     if let Some(settings) = &options.concurrent {
         let rows = bench_concurrent::measure(&subjects, settings);
         progress_done();
@@ -554,6 +569,7 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
     let mut json = false;
     let mut callgrind = false;
     let (mut concurrency, mut sleep_ms, mut invocations) = (None, 100, None);
+    let mut soak = None;
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Long("example") => {
@@ -576,6 +592,7 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
             Arg::Long("concurrency") => concurrency = Some(args.value()?.parse()?),
             Arg::Long("sleep-ms") => sleep_ms = args.value()?.parse()?,
             Arg::Long("invocations") => invocations = Some(args.value()?.parse()?),
+            Arg::Long("soak") => soak = Some(args.value()?.parse()?),
             Arg::Long("help") | Arg::Short('h') => return Ok(None),
             other => return Err(other.unexpected().into()),
         }
@@ -585,9 +602,9 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
             "give a bootstrap: a PATH or --example NAME".to_owned(),
         ));
     };
-    if cold == 0 || warm == 0 {
+    if cold == 0 || warm == 0 || soak == Some(0) {
         return Err(Failure::Usage(
-            "--cold and --warm must be at least 1".to_owned(),
+            "--cold, --warm and --soak must be at least 1".to_owned(),
         ));
     }
     let sources = [first].into_iter().chain(second).chain(others).collect();
@@ -613,6 +630,7 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
         json,
         callgrind,
         concurrent,
+        soak,
     }))
 }
 

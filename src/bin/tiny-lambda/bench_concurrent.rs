@@ -147,7 +147,7 @@ fn measure_one(subject: &Subject, settings: &Settings) -> Result<Measured, Failu
 /// Keeps `n` events in flight until `count` were answered; returns each
 /// one's round trip. Answers are awaited oldest first: with one sleep for
 /// all, they come back about in that order.
-fn drive(
+pub fn drive(
     api: &MockApi,
     process: &mut Process,
     subject: &Subject,

@@ -1,0 +1,37 @@
+//! What the fuzz targets share: a reading of every HTTP answer shape the
+//! event types write (API Gateway v1 and v2, function URLs, ALB), so a
+//! target can parse back what the runtime would send to AWS.
+
+use std::collections::BTreeMap;
+
+use miniserde::Deserialize;
+
+/// Any of the four HTTP answers, each field as AWS reads it.
+#[derive(Debug, Default, PartialEq, Deserialize)]
+pub struct AnyResponse {
+    #[serde(rename = "statusCode")]
+    pub status_code: u16,
+    #[serde(rename = "statusDescription")]
+    pub status_description: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+    #[serde(rename = "multiValueHeaders")]
+    pub multi_value_headers: Option<BTreeMap<String, Vec<String>>>,
+    pub cookies: Option<Vec<String>>,
+    pub body: Option<String>,
+    #[serde(rename = "isBase64Encoded")]
+    pub is_base64_encoded: bool,
+}
+
+/// The body of an HTTP event, however the source spells it.
+#[derive(Debug, Deserialize)]
+pub struct EventBody {
+    pub body: Option<String>,
+    #[serde(rename = "isBase64Encoded")]
+    pub is_base64_encoded: Option<bool>,
+}
+
+/// Standard base64, as AWS uses it for bodies.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
