@@ -73,7 +73,7 @@
 //! 10. `http_adapter` (feature `http-adapter`): one request/response model for
 //!     API Gateway v1 and v2, function URLs and ALB, answering each source in
 //!     its own shape. Not the Runtime API transport: that is `client` and
-//!     `http`, how the runtime talks to Lambda.
+//!     `transport`, how the runtime talks to Lambda.
 //!
 //! # Features
 //!
