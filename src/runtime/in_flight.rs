@@ -1,15 +1,18 @@
 //! What the runtime thread is doing right now (idle, in init, or handling
 //! one invocation), kept where the panic hook and the logger can read it, and
 //! the panic hook itself, which reports a panic to the endpoint the phase
-//! names.
+//! names. A streaming handler's loop also puts its response stream here, and
+//! chains a step in front of the hook that ends a stream which has already
+//! sent bytes with the error trailers (see `install_stream_panic_hook`).
 
 use std::boxed::Box;
 use std::panic;
 use std::string::String;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
 
 use super::report_init_error;
+use super::response_stream::Sink;
 use crate::client::Client;
 use crate::context::Context;
 use crate::error::Diagnostic;
@@ -105,6 +108,65 @@ pub(super) fn install_panic_hook(client: Client) {
         }
         std::eprintln!("{info}");
     }));
+}
+
+/// The response stream of the invocation in flight, while a streaming
+/// handler runs. Kept apart from `IN_FLIGHT` so that a bootstrap that never
+/// streams carries none of it.
+static STREAM: Mutex<Option<Arc<Mutex<Sink>>>> = Mutex::new(None);
+
+pub(super) fn set_stream(sink: Option<Arc<Mutex<Sink>>>) {
+    *STREAM
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = sink;
+}
+
+/// For streaming handlers: in front of the hook above, a step that ends the
+/// stream with the error trailers when the handler panics after bytes were
+/// sent (a post to `/error` would come too late: the caller has the start of
+/// the answer). It takes the phase, so the hook above only prints. Before the
+/// first byte it does nothing, and the hook above posts to `/error`.
+pub(super) fn install_stream_panic_hook() {
+    let report = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        end_stream_on_panic(info.payload());
+        report(info);
+    }));
+}
+
+fn end_stream_on_panic(payload: &(dyn std::any::Any + Send)) {
+    if in_flight().thread != Some(thread::current().id()) {
+        return;
+    }
+    let Some(sink) = STREAM
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+    else {
+        return;
+    };
+    // Locked means the panic came from inside a write: the stream is
+    // mid-chunk and cannot be ended cleanly; the hook above reports instead.
+    let mut sink = match sink.try_lock() {
+        Ok(sink) => sink,
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return,
+    };
+    if !sink.started() {
+        return;
+    }
+    let Phase::Invocation(request_id, _) = take_phase() else {
+        return;
+    };
+    let diagnostic = panic_diagnostic(payload_message(payload));
+    log::error!(
+        "handler panicked after {} bytes were streamed: {}",
+        sink.sent(),
+        diagnostic.error_message
+    );
+    if let Err(e) = sink.end(Some(&diagnostic)).judge(&request_id) {
+        log::error!("could not report the panic: {e}");
+    }
 }
 
 pub(super) fn payload_message(payload: &(dyn std::any::Any + Send)) -> &str {

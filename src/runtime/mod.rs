@@ -8,6 +8,8 @@
 //!
 //! Beside it: `in_flight` (what the thread is doing, read by the panic hook
 //! and the logger, and the hook itself) and `trace_env` (`_X_AMZN_TRACE_ID`).
+//! Response streaming has its own entry points and loop in `streaming`, and
+//! the writer a streaming handler fills in `response_stream`.
 
 use std::boxed::Box;
 use std::fmt::Display;
@@ -25,6 +27,8 @@ use crate::error::{Diagnostic, Error};
 use crate::{logging, protocol};
 
 mod in_flight;
+mod response_stream;
+mod streaming;
 mod trace_env;
 
 #[cfg(feature = "env_logger")]
@@ -32,6 +36,8 @@ pub(crate) use in_flight::with_request_id;
 use in_flight::{
     Phase, install_panic_hook, panic_diagnostic, payload_message, set_phase, take_phase,
 };
+pub use response_stream::{ResponseStream, STREAM_BUFFER_BYTES};
+pub use streaming::{run_streaming, run_streaming_raw};
 use trace_env::set_trace_env;
 
 /// How often a failed `/next` is tried again before the process gives up, and
