@@ -24,6 +24,10 @@ use crate::invoke::read_event;
 use crate::package::zip_bootstrap;
 use crate::stats::Summary;
 
+// A child module, so it shares this one's private helpers.
+#[path = "bench_stream.rs"]
+mod stream;
+
 const HELP: &str = "\
 Usage: tiny-lambda bench [OPTIONS] (--example NAME | A)
                          [--against B | --against-example NAME] [--with C]...
@@ -55,6 +59,10 @@ Options:
   --warm N                 Warm invocations per bootstrap [default: 1000]
   --event JSON|@FILE       The event to send [default: {}]
   --json                   Print JSON instead of the table
+  --stream                 Measure streamed answers instead: time to first
+                           and to last byte over --warm invocations, for
+                           bootstraps like the `stream` example (event
+                           default: {\"chunks\":8,\"bytes\":1024,\"delay_ms\":2})
   --callgrind              Also count instructions with valgrind
   -h, --help               Print this help
 
@@ -84,6 +92,7 @@ struct Options {
     event: String,
     json: bool,
     callgrind: bool,
+    stream: bool,
 }
 
 /// One bootstrap under measurement.
@@ -148,6 +157,12 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
         return Ok(());
     };
     let subjects = resolve(&options)?;
+    if options.stream {
+        let measured = stream::run(&options, &subjects);
+        progress_done();
+        print!("{}", measured?);
+        return Ok(());
+    }
     let measured = measure(&options, &subjects);
     // The progress line goes either way, so that a failure reads cleanly.
     progress_done();
@@ -522,9 +537,10 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
     let mut profile = "size".to_owned();
     let mut cold = 20;
     let mut warm = 1000;
-    let mut event = "{}".to_owned();
+    let mut event = None;
     let mut json = false;
     let mut callgrind = false;
+    let mut streaming = false;
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Long("example") => {
@@ -541,7 +557,8 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
             Arg::Long("profile") => profile = args.value()?.string()?,
             Arg::Long("cold") => cold = args.value()?.parse()?,
             Arg::Long("warm") => warm = args.value()?.parse()?,
-            Arg::Long("event") => event = read_event(&args.value()?.string()?)?,
+            Arg::Long("event") => event = Some(read_event(&args.value()?.string()?)?),
+            Arg::Long("stream") => streaming = true,
             Arg::Long("json") => json = true,
             Arg::Long("callgrind") => callgrind = true,
             Arg::Long("help") | Arg::Short('h') => return Ok(None),
@@ -559,14 +576,20 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
         ));
     }
     let sources = [first].into_iter().chain(second).chain(others).collect();
+    let default_event = if streaming {
+        stream::DEFAULT_EVENT
+    } else {
+        "{}"
+    };
     Ok(Some(Options {
         sources,
         profile,
         cold,
         warm,
-        event,
+        event: event.unwrap_or_else(|| default_event.to_owned()),
         json,
         callgrind,
+        stream: streaming,
     }))
 }
 
