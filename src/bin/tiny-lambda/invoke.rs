@@ -89,9 +89,11 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
         };
         function_error |= show(&outcome)?;
         let posted = outcome.posted();
-        let duration = posted
-            .handed_out_at
-            .map_or(Duration::ZERO, |h| posted.at.saturating_duration_since(h));
+        // A streamed answer lasts until its end, not its first byte.
+        let answered = posted.stream.as_ref().and_then(|s| s.ended_at);
+        let duration = posted.handed_out_at.map_or(Duration::ZERO, |h| {
+            answered.unwrap_or(posted.at).saturating_duration_since(h)
+        });
         let peak_kib = process.figures().map_or(0, |f| f.peak_kib);
         let init = (index == 0)
             .then(|| init_duration(&api, process.started))
