@@ -66,6 +66,11 @@ impl Client {
         &self.base
     }
 
+    /// `host:port` of the API, for the connection streamed answers take.
+    pub(crate) fn authority(&self) -> &str {
+        &self.authority
+    }
+
     /// Wait for the next event: its context and its body.
     ///
     /// There is no timeout: `/next` long-polls for as long as there is no

@@ -36,6 +36,12 @@
 //! - **Readable.** `src/` teaches how a Lambda runtime works, in one sitting.
 //! - **Sans-IO core.** The protocol is plain data in, plain data out, on `core`
 //!   and `alloc`; `std` is a thin shell behind the default `std` feature.
+//! - **Response streaming on the same one thread.** A streaming handler
+//!   ([`run_streaming`], [`run_streaming_raw`]) writes into a
+//!   [`ResponseStream`], a plain `std::io::Write`; what it flushes reaches the
+//!   caller while it goes on working, and a failure after the first byte ends
+//!   the stream with Lambda's error trailers. A bootstrap that does not stream
+//!   links none of it.
 //!
 //! # Non-goals
 //!
@@ -46,8 +52,8 @@
 //!   clients, use the official `lambda_runtime` crate.
 //! - **serde.** miniserde is a fraction of the code. If your types need serde's
 //!   attributes, use [`run_raw`] and parse with serde yourself.
-//! - **Response streaming and extensions APIs.** Different protocols; use
-//!   `lambda_runtime` for them.
+//! - **The extensions API.** A different protocol, for a different process;
+//!   use `lambda_runtime` or `lambda-extension`.
 //! - **TLS, proxies, redirects, compression.** The Runtime API is plain HTTP on
 //!   the same host; both transports do what that peer needs and nothing more.
 //! - **A general HTTP client for your handler.** Bring your own; the runtime's
@@ -59,15 +65,20 @@
 //! 2. [`context`]: what Lambda tells a handler, per invocation and per function.
 //! 3. [`error`]: the runtime's faults and the report a failure sends.
 //! 4. [`runtime`]: the loop, init, panics, the post-response hook. Start at
-//!    `run_loop`: next, handle, respond, repeat. Beside it the two
+//!    `run_loop`: next, handle, respond, repeat. Its twin for streaming
+//!    handlers is `runtime/streaming.rs`, and the writer they fill
+//!    `runtime/response_stream.rs`. Beside them the two
 //!    execution-environment modes: `concurrency` (Lambda Managed Instances:
 //!    the same loop on N threads) and `snapstart` (hooks around a snapshot).
 //! 5. `client`: the Runtime API calls, as HTTP requests.
 //! 6. `transport`: how those requests travel, one kept-alive connection:
 //!    `transport/ureq_agent.rs` (ureq) or `transport/builtin.rs` (our own
-//!    HTTP/1.1 on `std::net`), behind one small trait.
+//!    HTTP/1.1 on `std::net`), behind one small trait; a streamed answer
+//!    goes through `transport/chunked.rs` in both builds.
 //! 7. `logging`: env_logger set up the way CloudWatch likes it.
-//! 8. `emulator` (feature `emulator`): a mock Runtime API for tests and benchmarks.
+//! 8. `emulator` (feature `emulator`): a mock Runtime API for tests and
+//!    benchmarks, on an HTTP/1.1 server of its own that records streamed
+//!    answers chunk by chunk.
 //! 9. `events` (features `events-*`): event types for the AWS services that
 //!    invoke functions, one file per source, on miniserde.
 //! 10. `http_adapter` (feature `http-adapter`): one request/response model for
@@ -141,4 +152,6 @@ pub mod __fuzz;
 pub use context::{ClientApplication, ClientContext, CognitoIdentity, Config, Context};
 pub use error::{Diagnostic, Error};
 #[cfg(feature = "std")]
-pub use runtime::{Runtime, run, run_concurrent, run_raw};
+pub use runtime::{
+    ResponseStream, Runtime, run, run_concurrent, run_raw, run_streaming, run_streaming_raw,
+};

@@ -8,6 +8,7 @@
 //! API for custom runtimes"); the names below follow its order.
 
 use alloc::borrow::Cow;
+use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -43,6 +44,22 @@ pub const ERROR_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error+json";
 /// `Lambda-Runtime-Function-Error-Type` of a `/restore/error` report: an
 /// after-restore hook of SnapStart failed.
 pub const AFTER_RESTORE_ERROR: &str = "Runtime.AfterRestoreError";
+/// Header of a streamed `/response`: the value `streaming` asks Lambda to pass
+/// the body on to the caller as it arrives.
+pub const FUNCTION_RESPONSE_MODE: &str = "Lambda-Runtime-Function-Response-Mode";
+/// Trailer of a streamed `/response` that failed after bytes were sent: the
+/// base64 of the usual error body (its type goes in [`FUNCTION_ERROR_TYPE`]).
+pub const FUNCTION_ERROR_BODY: &str = "Lambda-Runtime-Function-Error-Body";
+/// Content type of a streamed function URL (HTTP) response: a JSON prelude
+/// (status, headers, cookies), [`HTTP_PRELUDE_DELIMITER`], then the body.
+pub const HTTP_INTEGRATION_CONTENT_TYPE: &str =
+    "application/vnd.awslambda.http-integration-response";
+/// What ends the prelude of an HTTP integration response: eight NUL bytes.
+pub const HTTP_PRELUDE_DELIMITER: [u8; 8] = [0; 8];
+/// The documented ceiling of a streamed response: 200 MB, against 6 MB
+/// buffered. The first 6 MB go out at full speed, the rest at up to 2 MB/s.
+/// Lambda enforces both, not the runtime (see `runtime::ResponseStream`).
+pub const MAX_STREAMED_RESPONSE_BYTES: u64 = 200 * 1024 * 1024;
 
 /// The base URL of the Runtime API from `AWS_LAMBDA_RUNTIME_API`.
 ///
@@ -171,7 +188,7 @@ fn parse_json_header<T: Deserialize>(request_id: &str, name: &str, raw: Option<&
 }
 
 /// Standard base64 (RFC 4648, `=` padding optional), or None if `text` is not that.
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
+pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() / 4 * 3);
     let (mut bits, mut count) = (0_u32, 0_u32);
     for b in text.trim_end_matches('=').bytes() {
@@ -278,6 +295,99 @@ pub fn restore_error(base: &str, diagnostic: &Diagnostic) -> Post<'static> {
         invocation_id: None,
         body: Cow::Owned(error_body(diagnostic).into_bytes()),
     }
+}
+
+/// The head of a streamed answer, as data: the request line's path and the
+/// headers, in the order they are sent. The body follows as chunks; see
+/// [`error_trailers`] for how a failure after the first byte ends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamHead<'a> {
+    /// Full URL of the endpoint: the same `/response` as a buffered answer.
+    pub url: String,
+    /// The headers: content type, response mode, framing, declared trailers,
+    /// and the nonce when `/next` sent one.
+    pub headers: Vec<(&'static str, &'a str)>,
+}
+
+/// The head of a streamed `/response` for this invocation.
+///
+/// The two error trailers are declared up front, as the AWS documentation
+/// asks, whether or not they are sent in the end.
+pub fn stream_head<'a>(base: &str, ctx: &'a Context, content_type: &'a str) -> StreamHead<'a> {
+    let mut headers = vec![
+        ("Content-Type", content_type),
+        (FUNCTION_RESPONSE_MODE, "streaming"),
+        ("Transfer-Encoding", "chunked"),
+        (
+            "Trailer",
+            "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
+        ),
+    ];
+    if let Some(nonce) = ctx.invocation_id.as_deref() {
+        headers.push((INVOCATION_ID, nonce));
+    }
+    StreamHead {
+        url: format!("{base}/invocation/{}/response", ctx.request_id),
+        headers,
+    }
+}
+
+/// The trailers that end a stream which failed after its first byte:
+/// `Category.Reason` and the base64 of the usual error body.
+pub fn error_trailers(diagnostic: &Diagnostic) -> [(&'static str, String); 2] {
+    [
+        (FUNCTION_ERROR_TYPE, diagnostic.header_value()),
+        (
+            FUNCTION_ERROR_BODY,
+            encode_base64(error_body(diagnostic).as_bytes()),
+        ),
+    ]
+}
+
+#[derive(Serialize)]
+struct HttpPrelude<'a> {
+    #[serde(rename = "statusCode")]
+    status_code: u16,
+    headers: BTreeMap<&'a str, &'a str>,
+    cookies: &'a [&'a str],
+}
+
+/// The prelude of a streamed function URL response: the JSON
+/// `{"statusCode","headers","cookies"}` and the eight NUL bytes after it.
+/// The body is what the handler writes next.
+///
+/// `headers` is one value per name, as the prelude's object holds; a name
+/// given twice keeps its last value. Cookies are `Set-Cookie` values.
+pub fn http_prelude(status_code: u16, headers: &[(&str, &str)], cookies: &[&str]) -> Vec<u8> {
+    let prelude = HttpPrelude {
+        status_code,
+        headers: headers.iter().copied().collect(),
+        cookies,
+    };
+    let mut bytes = json::to_string(&prelude).into_bytes();
+    bytes.extend_from_slice(&HTTP_PRELUDE_DELIMITER);
+    bytes
+}
+
+/// Standard base64 (RFC 4648) with `=` padding.
+pub fn encode_base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0_u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        // A group of k bytes carries k + 1 sextets; padding fills the rest.
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -553,6 +663,94 @@ mod tests {
         assert_eq!(
             &*init.body,
             br#"{"errorMessage":"missing","errorType":"NoConfig","stackTrace":[]}"#
+        );
+    }
+
+    #[test]
+    fn a_stream_declares_its_mode_framing_and_trailers() {
+        let base = base_url("h:1").unwrap();
+        let ctx = Context {
+            request_id: "r1".into(),
+            invocation_id: Some("n1".into()),
+            ..Context::default()
+        };
+        let head = stream_head(&base, &ctx, "text/plain");
+        assert_eq!(
+            head.url,
+            "http://h:1/2018-06-01/runtime/invocation/r1/response"
+        );
+        assert_eq!(
+            head.headers,
+            [
+                ("Content-Type", "text/plain"),
+                ("Lambda-Runtime-Function-Response-Mode", "streaming"),
+                ("Transfer-Encoding", "chunked"),
+                (
+                    "Trailer",
+                    "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"
+                ),
+                ("Lambda-Runtime-Invocation-Id", "n1"),
+            ]
+        );
+        let bare = Context {
+            request_id: "r2".into(),
+            ..Context::default()
+        };
+        assert_eq!(stream_head(&base, &bare, "x").headers.len(), 4);
+    }
+
+    #[test]
+    fn a_failure_after_the_first_byte_becomes_two_trailers() {
+        let [(type_name, type_value), (body_name, body_value)] =
+            error_trailers(&Diagnostic::new("Boom", "after 2 chunks"));
+        assert_eq!(
+            (type_name, type_value.as_str()),
+            ("Lambda-Runtime-Function-Error-Type", "Function.Boom")
+        );
+        assert_eq!(body_name, "Lambda-Runtime-Function-Error-Body");
+        let decoded = decode_base64(&body_value).unwrap();
+        assert_eq!(
+            decoded,
+            br#"{"errorMessage":"after 2 chunks","errorType":"Boom","stackTrace":[]}"#
+        );
+    }
+
+    #[test]
+    fn base64_round_trips_and_pads() {
+        // RFC 4648, section 10.
+        for (plain, coded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(encode_base64(plain.as_bytes()), coded);
+            assert_eq!(decode_base64(coded).unwrap(), plain.as_bytes());
+        }
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(decode_base64(&encode_base64(&all)).unwrap(), all);
+    }
+
+    #[test]
+    fn an_http_prelude_is_json_then_eight_nuls() {
+        let prelude = http_prelude(
+            201,
+            &[("content-type", "text/plain"), ("x-a", "1"), ("x-a", "2")],
+            &["a=1"],
+        );
+        let (json, delimiter) = prelude.split_at(prelude.len() - 8);
+        assert_eq!(delimiter, [0; 8]);
+        assert_eq!(
+            core::str::from_utf8(json).unwrap(),
+            r#"{"statusCode":201,"headers":{"content-type":"text/plain","x-a":"2"},"cookies":["a=1"]}"#
+        );
+        let empty = http_prelude(204, &[], &[]);
+        assert_eq!(
+            &empty[..empty.len() - 8],
+            br#"{"statusCode":204,"headers":{},"cookies":[]}"#
         );
     }
 

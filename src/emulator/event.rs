@@ -77,7 +77,7 @@ impl Event {
 
     /// Sends this header verbatim, in place of any default of the same name
     /// (compared without regard to case). For malformed-input tests. The
-    /// name and value must be ASCII, as tiny_http sends nothing else; a
+    /// name and value must be printable ASCII, as the mock sends nothing else; a
     /// header that is not is left out.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.overrides

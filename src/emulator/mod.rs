@@ -4,15 +4,19 @@
 //! This module owns everything between a bootstrap's HTTP requests and the
 //! test that drives it: the event queue, the `/next` requests left waiting
 //! for an event, the bookkeeping of each invocation (handed out, answered,
-//! timed out), the log of every request, and injected faults. It depends
-//! only on `std` and `tiny_http`, so it can be lifted into any test crate.
+//! timed out), the log of every request, streamed answers chunk by chunk,
+//! and injected faults. It depends only on `std`, so it can be lifted into
+//! any test crate.
 //!
-//! [`MockApi::start`] binds `127.0.0.1` on a free port and serves from one
-//! dispatcher thread, so many mocks can run side by side in parallel tests.
+//! [`MockApi::start`] binds `127.0.0.1` on a free port and serves each
+//! connection from a thread of its own, so many mocks can run side by side
+//! in parallel tests.
 //!
 //! The parts: this file holds the public types and the state they share;
 //! `event` builds the events handed out; `serve` answers each endpoint as
-//! Lambda would; `wire` puts answers on the socket (or closes it).
+//! Lambda would, and `stream` a streamed answer; `wire` is the HTTP/1.1
+//! server under them (reading requests, putting answers on the socket, or
+//! closing it).
 //!
 //! # Driving your own bootstrap from `cargo test`
 //!
@@ -54,6 +58,9 @@
 //! | same | 403 `InvalidStateTransition` | the invocation was already answered |
 //! | same | 410 `InvocationTimedOut` | the answer came after the deadline (the error type is the mock's own name) |
 //! | same | 413 `RequestEntityTooLarge` | the body is over Lambda's buffered limit of 6,291,556 bytes |
+//! | streamed `/response` | 202 | the last chunk arrived (with or without error trailers) |
+//! | same | 410 `InvocationTimedOut`, then close | the deadline passed while the stream was open |
+//! | same | 413 `RequestEntityTooLarge`, then close | the stream passed [`MockApi::stream_limit`] (200 MiB unless set) |
 //! | `POST /init/error` | 202, then 403 | the first report is accepted, a second one is not |
 //! | `GET /invocation/next` | 403 `InvalidStateTransition` | beyond [`MockApi::max_concurrency`] (the mock's choice) |
 //! | `GET /restore/next` | 200 | when the test calls [`MockApi::restore`]; the connection is dead after it |
@@ -63,12 +70,17 @@
 //!
 //! A 413 leaves the invocation open, so that the runtime can still report an
 //! error for it; a 410 closes it.
+//!
+//! A streamed answer (`Lambda-Runtime-Function-Response-Mode: streaming`,
+//! chunked) is recorded chunk by chunk with arrival times ([`Stream`]), and
+//! can be followed while it arrives ([`MockApi::wait_chunks`]). Its outcome
+//! is recorded, and [`MockApi::wait_outcome`] returns, once it has ended.
 
 use std::borrow::ToOwned;
 use std::collections::{HashMap, VecDeque};
 use std::format;
-use std::io::{self, Cursor};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::string::{String, ToString};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -76,15 +88,14 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use std::vec::Vec;
 
-use tiny_http::{Header, Request, Response, Server};
-
 mod event;
 mod modes;
 mod serve;
+mod stream;
 mod wire;
 
-use serve::{dispatch_loop, hand_out};
-use wire::deliver;
+use serve::hand_out;
+use wire::{Request, accept_loop, deliver};
 #[cfg(test)]
 mod tests;
 
@@ -110,9 +121,8 @@ const INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
 /// thread.
 pub struct MockApi {
     shared: Arc<Shared>,
-    server: Arc<Server>,
     address: String,
-    dispatcher: Option<JoinHandle<()>>,
+    acceptor: Option<JoinHandle<()>>,
 }
 
 /// What goes wrong on purpose. Faults are queued and each one is used once,
@@ -124,8 +134,8 @@ pub enum Fault {
     /// invocation, so the runtime may retry.
     Status(u16),
     /// Close the connection without any answer: the client reads
-    /// end-of-file. (On Linux; elsewhere the mock cannot reach the socket
-    /// and the client waits for its own timeout.)
+    /// end-of-file. A streamed answer is cut after its first chunk, as when
+    /// the caller disconnects: the runtime's next writes fail.
     Close,
     /// Handle the request normally, but send the answer this much later.
     Delay(Duration),
@@ -171,6 +181,33 @@ pub struct Posted {
     pub at: Instant,
     /// When `/next` delivered this event, if it did.
     pub handed_out_at: Option<Instant>,
+    /// For a streamed answer, its chunks and trailers; `body` is the chunks
+    /// joined. `None` for a buffered post.
+    pub stream: Option<Stream>,
+}
+
+/// A streamed answer as it arrived.
+#[derive(Clone, Debug, Default)]
+pub struct Stream {
+    /// The chunks, in order, each with the time it was read.
+    pub chunks: Vec<Chunk>,
+    /// The trailers after the last chunk, in the order received.
+    pub trailers: Vec<(String, String)>,
+    /// Whether the stream has ended, whole or not.
+    pub ended: bool,
+    /// Whether it ended with its last chunk, rather than cut or timed out.
+    pub complete: bool,
+    /// When it ended, whole or not.
+    pub ended_at: Option<Instant>,
+}
+
+/// One chunk of a streamed answer.
+#[derive(Clone, Debug)]
+pub struct Chunk {
+    /// When the chunk had been read whole.
+    pub at: Instant,
+    /// Its data.
+    pub bytes: Vec<u8>,
 }
 
 /// One request as the mock received it.
@@ -193,14 +230,15 @@ pub struct Record {
     pub peer: Option<SocketAddr>,
 }
 
-/// The state the dispatcher, the delayed answers and the test share.
+/// The state the connection threads, the delayed answers and the test share.
 struct Shared {
     state: Mutex<State>,
     /// Signalled whenever something a `wait_*` method looks at changes.
     changed: Condvar,
     stopping: AtomicBool,
-    /// The server's own address, to tell its connections apart.
-    local: SocketAddr,
+    /// Open connections, so that dropping the mock can close them.
+    connections: Mutex<HashMap<u64, TcpStream>>,
+    connection_ids: AtomicU64,
 }
 
 #[derive(Default)]
@@ -217,6 +255,12 @@ struct State {
     post_faults: VecDeque<Fault>,
     require_invocation_id: bool,
     modes: modes::Modes,
+    /// Streamed answers by request id, the first for each, while they arrive
+    /// and after.
+    streams: HashMap<String, Stream>,
+    /// Bytes a stream may carry before the mock answers 413; None for the
+    /// documented limit.
+    stream_limit: Option<u64>,
 }
 
 /// A `/next` request that found the queue empty, kept until an event comes.
@@ -255,31 +299,25 @@ enum Route {
 impl MockApi {
     /// Binds `127.0.0.1` on a free port and starts serving.
     pub fn start() -> io::Result<MockApi> {
-        let server = Server::http("127.0.0.1:0").map_err(io::Error::other)?;
-        let local = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| io::Error::other("the mock is not listening on an IP address"))?;
-        let address = local.to_string();
-        let server = Arc::new(server);
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let address = listener.local_addr()?.to_string();
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
             stopping: AtomicBool::new(false),
-            local,
+            connections: Mutex::new(HashMap::new()),
+            connection_ids: AtomicU64::new(0),
         });
-        let dispatcher = {
-            let server = Arc::clone(&server);
+        let acceptor = {
             let shared = Arc::clone(&shared);
             thread::Builder::new()
                 .name("mock-runtime-api".to_owned())
-                .spawn(move || dispatch_loop(&server, &shared))?
+                .spawn(move || accept_loop(&listener, &shared))?
         };
         Ok(MockApi {
             shared,
-            server,
             address,
-            dispatcher: Some(dispatcher),
+            acceptor: Some(acceptor),
         })
     }
 
@@ -312,6 +350,35 @@ impl MockApi {
             .shared
             .wait(timeout, |s| s.outcomes.contains_key(request_id));
         state.outcomes.get(request_id).cloned()
+    }
+
+    /// Blocks until the streamed answer for this id has more than `seen`
+    /// chunks or has ended, or the timeout passed. Returns the chunks after
+    /// the first `seen` and whether the stream has ended; `None` when no
+    /// streamed answer for the id has begun (a buffered one may have come:
+    /// see [`MockApi::wait_outcome`]).
+    pub fn wait_chunks(
+        &self,
+        request_id: &str,
+        seen: usize,
+        timeout: Duration,
+    ) -> Option<(Vec<Chunk>, bool)> {
+        let state = self
+            .shared
+            .wait(timeout, |s| match s.streams.get(request_id) {
+                Some(stream) => stream.ended || stream.chunks.len() > seen,
+                None => s.outcomes.contains_key(request_id),
+            });
+        let stream = state.streams.get(request_id)?;
+        let new = stream.chunks.get(seen..).unwrap_or_default().to_vec();
+        Some((new, stream.ended))
+    }
+
+    /// Lets a streamed answer carry at most `bytes` before the mock answers
+    /// 413 and closes the connection, as Lambda does at its documented limit
+    /// (which is the default). For tests of that limit without sending it.
+    pub fn stream_limit(&self, bytes: u64) {
+        self.shared.lock().stream_limit = Some(bytes);
     }
 
     /// Blocks until `/init/error` was posted, or the timeout passed.
@@ -360,11 +427,12 @@ impl MockApi {
 impl Drop for MockApi {
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
-        self.server.unblock();
-        if let Some(dispatcher) = self.dispatcher.take() {
-            // A panic in the dispatcher has already been reported; there is
+        // The acceptor sees the flag with its next connection: this one.
+        let _ = TcpStream::connect(&self.address);
+        if let Some(acceptor) = self.acceptor.take() {
+            // A panic in the acceptor has already been reported; there is
             // nothing more to do with it while dropping.
-            let _ = dispatcher.join();
+            let _ = acceptor.join();
         }
         // A runtime still waiting on `/next` should see the end of the
         // connection rather than an invented answer.
@@ -376,10 +444,19 @@ impl Drop for MockApi {
         for request in held {
             deliver(&self.shared, request, None);
         }
+        for (_, connection) in self.shared.connections().drain() {
+            let _ = connection.shutdown(Shutdown::Both);
+        }
     }
 }
 
 impl Shared {
+    fn connections(&self) -> MutexGuard<'_, HashMap<u64, TcpStream>> {
+        self.connections
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Locks the state. A panic while it was held (in a test thread, say)
     /// leaves it usable, so poisoning is ignored.
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -420,6 +497,21 @@ impl Posted {
     /// The body as text; empty if it is not UTF-8.
     pub fn body_str(&self) -> &str {
         std::str::from_utf8(&self.body).unwrap_or("")
+    }
+}
+
+impl Stream {
+    /// The value of a trailer, found without regard to case.
+    pub fn trailer(&self, name: &str) -> Option<&str> {
+        find_header(&self.trailers, name)
+    }
+
+    /// The error body a failed stream carried in
+    /// `Lambda-Runtime-Function-Error-Body`, decoded from base64.
+    pub fn error_body(&self) -> Option<String> {
+        let encoded = self.trailer("Lambda-Runtime-Function-Error-Body")?;
+        let bytes = crate::protocol::decode_base64(encoded)?;
+        String::from_utf8(bytes).ok()
     }
 }
 

@@ -13,7 +13,6 @@
 //! snapshot is. `POST /restore/error` is recorded and accepted once.
 
 use super::serve::{accepted, error_answer, fault_answer, finish};
-use super::wire;
 use super::*;
 
 /// The state of both modes, a part of the mock's [`State`].
@@ -43,7 +42,6 @@ impl MockApi {
     /// mock's choice). Without a call, there is no limit.
     pub fn max_concurrency(&self, n: usize) {
         self.shared.lock().modes.max_concurrency = Some(n);
-        wire::warm_pool(&self.address, n);
     }
 
     /// The most invocations that were handed out and not yet answered at any
@@ -128,21 +126,10 @@ pub(super) fn over_limit_answer() -> Answer {
     )
 }
 
-/// Takes the requests that are not the runtime's business: a warm-up of
-/// [`wire::warm_pool`] (answered), and one that came on a dead connection
-/// (kept unanswered, as the network after a restore would). Returns the
-/// others.
+/// Takes a request that came on a dead connection (kept unanswered, as the
+/// network after a restore would); returns the others.
 pub(super) fn screen(shared: &Shared, request: Request) -> Option<Request> {
-    if request.url() == wire::WARM_UP_PATH {
-        let answer = Answer {
-            status: 204,
-            headers: Vec::new(),
-            body: Vec::new(),
-        };
-        wire::deliver(shared, request, Some(answer));
-        return None;
-    }
-    let peer = request.remote_addr().copied();
+    let peer = request.peer;
     let mut state = shared.lock();
     if !peer.is_some_and(|p| state.modes.dead_peers.contains(&p)) {
         return Some(request);
@@ -183,7 +170,7 @@ fn answer_restore(
     request: Request,
     record: usize,
 ) {
-    if let Some(&peer) = request.remote_addr() {
+    if let Some(peer) = request.peer {
         state.modes.dead_peers.push(peer);
     }
     drop(state);
@@ -212,6 +199,7 @@ pub(super) fn restore_error(shared: &Arc<Shared>, request: Request, record: usiz
                 status: 202,
                 at: r.at,
                 handed_out_at: None,
+                stream: None,
             });
         }
     }

@@ -3,21 +3,9 @@
 //! would, injected faults, and Lambda-shaped answers.
 
 use super::modes;
+use super::stream;
 use super::wire::deliver;
 use super::*;
-
-/// Serves requests until the mock is dropped.
-pub(super) fn dispatch_loop(server: &Server, shared: &Arc<Shared>) {
-    loop {
-        match server.recv() {
-            Ok(request) => dispatch(shared, request),
-            // An error is either the unblock from `Drop` or a failed accept;
-            // only the first ends the loop.
-            Err(_) if shared.stopping.load(Ordering::SeqCst) => return,
-            Err(_) => {}
-        }
-    }
-}
 
 /// Records one request and sends it to its handler.
 pub(super) fn dispatch(shared: &Arc<Shared>, request: Request) {
@@ -25,24 +13,18 @@ pub(super) fn dispatch(shared: &Arc<Shared>, request: Request) {
         return;
     };
     let at = Instant::now();
-    let peer = request.remote_addr().copied();
-    let method = request.method().as_str().to_owned();
-    let path = request.url().to_owned();
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_owned(),
-                h.value.as_str().to_owned(),
-            )
-        })
-        .collect();
-    let mut body = Vec::new();
-    // A body cut short is kept as far as it came; the handlers judge it as
-    // they would any other.
-    let _ = request.as_reader().read_to_end(&mut body);
+    let peer = request.peer;
+    let method = request.method.clone();
+    let path = request.path.clone();
+    let headers = request.headers.clone();
     let route = route(&method, &path);
+    // A streamed answer is read chunk by chunk as it comes; any other
+    // chunked body is read whole first.
+    let streamed = matches!(route, Route::Response(_)) && stream::is_streamed(&headers);
+    if !streamed {
+        request.read_body();
+    }
+    let body = std::mem::take(&mut request.body);
     let record = {
         let mut state = shared.lock();
         state.records.push(Record {
@@ -58,6 +40,7 @@ pub(super) fn dispatch(shared: &Arc<Shared>, request: Request) {
         state.records.len() - 1
     };
     match route {
+        Route::Response(id) if streamed => stream::post(shared, request, record, id),
         Route::Next => next(shared, request, record, at),
         Route::Response(id) => post(shared, request, record, id, false),
         Route::Error(id) => post(shared, request, record, id, true),
@@ -221,6 +204,7 @@ pub(super) fn post(
             status: answer.as_ref().map_or(0, |a| a.status),
             at,
             handed_out_at: state.invocations.get(&id).map(|i| i.handed_out_at),
+            stream: None,
         };
         let outcome = if is_error {
             Outcome::Error(posted)
@@ -290,6 +274,7 @@ pub(super) fn init_error(shared: &Arc<Shared>, request: Request, record: usize) 
                 status: 202,
                 at: r.at,
                 handed_out_at: None,
+                stream: None,
             });
         }
     }
@@ -314,7 +299,7 @@ pub(super) fn finish(
         shared.changed.notify_all();
     }
     match delay {
-        // A short-lived thread keeps the dispatcher from ever sleeping.
+        // A short-lived thread sleeps, so no connection waits on another.
         Some(delay) => {
             let shared = Arc::clone(shared);
             thread::spawn(move || {

@@ -50,7 +50,7 @@ fn send(
     read_reply(stream)
 }
 
-/// Reads one answer, whose body tiny_http sends with a Content-Length.
+/// Reads one answer, whose body the mock sends with a Content-Length.
 fn read_reply(stream: &mut TcpStream) -> io::Result<Reply> {
     let mut reader = BufReader::new(&*stream);
     let mut line = String::new();
@@ -452,4 +452,113 @@ fn restore_faults_and_restore_error() {
     );
     let wrong = send(&mut connect(&api), "POST", "/restore/next", &[], b"").unwrap();
     assert_eq!(wrong.status, 405);
+}
+
+/// Starts a streamed answer for `id` on a fresh connection: the head only.
+fn start_stream(api: &MockApi, id: &str) -> TcpStream {
+    let mut stream = connect(api);
+    let head = format!(
+        "POST {PREFIX}/invocation/{id}/response HTTP/1.1\r\nHost: test\r\n\
+         Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n\
+         Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream
+}
+
+#[test]
+fn records_a_stream_chunk_by_chunk_with_its_trailers() {
+    let api = MockApi::start().unwrap();
+    let id = api.push(Event::new("{}"));
+    get_next(&api);
+    let mut stream = start_stream(&api, &id);
+    stream.write_all(b"5\r\nhello\r\n").unwrap();
+    // Followed live: the first chunk is there before the stream ends.
+    let (first, ended) = api.wait_chunks(&id, 0, WAIT).unwrap();
+    assert_eq!((first.len(), ended), (1, false));
+    assert_eq!(first[0].bytes, b"hello");
+    assert!(api.wait_outcome(&id, Duration::ZERO).is_none());
+    thread::sleep(Duration::from_millis(50));
+    stream
+        .write_all(b"6\r\n world\r\n0\r\nLambda-Runtime-Function-Error-Type: Function.Late\r\nLambda-Runtime-Function-Error-Body: eyJhIjoxfQ==\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_reply(&mut stream).unwrap().status, 202);
+    let (rest, ended) = api.wait_chunks(&id, 1, WAIT).unwrap();
+    assert_eq!((rest.len(), ended), (1, true));
+
+    let Some(Outcome::Response(posted)) = api.wait_outcome(&id, WAIT) else {
+        panic!("no outcome");
+    };
+    assert_eq!(posted.body_str(), "hello world");
+    let recorded = posted.stream.unwrap();
+    assert!(recorded.complete);
+    assert_eq!(recorded.chunks.len(), 2);
+    let gap = recorded.chunks[1].at.duration_since(recorded.chunks[0].at);
+    assert!(gap >= Duration::from_millis(40), "{gap:?}");
+    assert_eq!(
+        recorded.trailer("lambda-runtime-function-error-type"),
+        Some("Function.Late")
+    );
+    assert_eq!(recorded.error_body().as_deref(), Some(r#"{"a":1}"#));
+    assert!(recorded.ended_at.unwrap() >= recorded.chunks[1].at);
+    // The connection stays open for the next request.
+    let again = send(&mut stream, "GET", "/nothing", &[], b"").unwrap();
+    assert_eq!(again.status, 404);
+}
+
+#[test]
+fn a_close_fault_cuts_a_stream_after_its_first_chunk() {
+    let api = MockApi::start().unwrap();
+    api.fault_post(Fault::Close);
+    let id = api.push(Event::new("{}"));
+    get_next(&api);
+    let mut stream = start_stream(&api, &id);
+    stream.write_all(b"3\r\nabc\r\n").unwrap();
+    let Some(Outcome::Response(posted)) = api.wait_outcome(&id, WAIT) else {
+        panic!("no outcome");
+    };
+    assert_eq!(posted.status, 0);
+    let recorded = posted.stream.clone().unwrap();
+    assert!(recorded.ended && !recorded.complete);
+    assert_eq!(posted.body_str(), "abc");
+    // The socket is closed: the client reads end-of-file.
+    let mut rest = Vec::new();
+    assert_eq!(
+        stream.read_to_end(&mut rest).map(|_| rest.len()).ok(),
+        Some(0)
+    );
+}
+
+#[test]
+fn a_stream_open_past_its_deadline_gets_410_and_is_closed() {
+    let api = MockApi::start().unwrap();
+    let id = api.push(Event::new("{}").timeout(Duration::from_millis(100)));
+    get_next(&api);
+    let mut stream = start_stream(&api, &id);
+    stream.write_all(b"1\r\na\r\n").unwrap();
+    let reply = read_reply(&mut stream).unwrap();
+    assert_eq!(reply.status, 410);
+    assert_eq!(reply.header("Connection"), Some("close"));
+    assert!(reply.text().contains("InvocationTimedOut"));
+    let outcome = api.wait_outcome(&id, WAIT).unwrap();
+    assert_eq!(outcome.posted().status, 410);
+    // The invocation is over: a later answer is refused.
+    assert_eq!(post_response(&api, &id, b"late").status, 403);
+}
+
+#[test]
+fn a_stream_over_the_limit_gets_413_and_is_closed() {
+    let api = MockApi::start().unwrap();
+    api.stream_limit(4);
+    let id = api.push(Event::new("{}"));
+    get_next(&api);
+    let mut stream = start_stream(&api, &id);
+    stream.write_all(b"3\r\nabc\r\n3\r\ndef\r\n").unwrap();
+    let reply = read_reply(&mut stream).unwrap();
+    assert_eq!(reply.status, 413);
+    assert!(reply.text().contains("(4 bytes)"), "{}", reply.text());
+    assert_eq!(
+        api.wait_outcome(&id, WAIT).unwrap().posted().body_str(),
+        "abcdef"
+    );
 }

@@ -10,7 +10,9 @@
 //! panic hook and the logger, and the hook itself), `trace_env`
 //! (`_X_AMZN_TRACE_ID`), and the two execution-environment modes:
 //! `concurrency` (Lambda Managed Instances: the same loop on N threads) and
-//! `snapstart` (the before-snapshot and after-restore hooks).
+//! `snapstart` (the before-snapshot and after-restore hooks). Response
+//! streaming has its own entry points and loop in `streaming`, and the writer
+//! a streaming handler fills in `response_stream`.
 
 use std::boxed::Box;
 use std::fmt::Display;
@@ -29,7 +31,9 @@ use crate::{logging, protocol};
 
 mod concurrency;
 mod in_flight;
+mod response_stream;
 mod snapstart;
+mod streaming;
 mod trace_env;
 
 pub use concurrency::{DEFAULT_STACK_SIZE, MAX_THREADS};
@@ -39,6 +43,8 @@ pub(crate) use in_flight::with_request_id;
 use in_flight::{
     Phase, install_panic_hook, panic_diagnostic, payload_message, set_phase, take_phase,
 };
+pub use response_stream::{ResponseStream, STREAM_BUFFER_BYTES};
+pub use streaming::{run_streaming, run_streaming_raw};
 use trace_env::set_trace_env;
 
 /// How often a failed `/next` is tried again before the process gives up, and

@@ -15,12 +15,17 @@
 //! bodies sized either way, and turn every failure into an `io::Error`; the
 //! client above them cannot tell which one it has. Features are additive:
 //! enabling `ureq` anywhere in a dependency graph only swaps this one type.
+//!
+//! A streamed answer does not fit the trait (its body is written while the
+//! handler runs, and ends with trailers ureq cannot send): [`chunked`] sends
+//! it on a connection of its own, in both builds.
 
 use std::io;
 use std::string::String;
 use std::vec::Vec;
 
 pub(crate) mod builtin;
+pub(crate) mod chunked;
 #[cfg(feature = "ureq")]
 mod ureq_agent;
 

@@ -196,3 +196,38 @@ impl Drop for Bootstrap {
         let _ = self.child.wait();
     }
 }
+
+/// A command for the example `name` with an empty environment, for
+/// [`Bootstrap::spawn`] against a mock prepared with faults.
+pub fn example_command(name: &str) -> Command {
+    let mut command = Command::new(example(name));
+    command.env_clear();
+    command
+}
+
+/// Build an example with `panic = "abort"`, with this test build's transport,
+/// in a target dir of its own (a nested cargo must not wait on the lock of
+/// the one running the tests).
+pub fn panic_abort_example(name: &str) -> PathBuf {
+    let transport = if cfg!(feature = "ureq") {
+        "ureq"
+    } else {
+        "builtin"
+    };
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("panic-abort-{transport}"));
+    let mut command = Command::new(env!("CARGO"));
+    command
+        .args(["build", "--quiet", "-j", "1", "--example", name])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_PROFILE_DEV_PANIC", "abort");
+    if !cfg!(feature = "ureq") {
+        command.args(["--no-default-features", "--features", "std,env_logger"]);
+    }
+    let status = command.status().expect("cargo runs");
+    assert!(
+        status.success(),
+        "building {name} with panic = abort failed"
+    );
+    target.join("debug").join("examples").join(name)
+}

@@ -27,6 +27,9 @@ use crate::stats::Summary;
 
 #[path = "bench_soak.rs"]
 mod soak;
+// A child module, so it shares this one's private helpers.
+#[path = "bench_stream.rs"]
+mod stream;
 
 const HELP: &str = "\
 Usage: tiny-lambda bench [OPTIONS] (--example NAME | A)
@@ -59,6 +62,10 @@ Options:
   --warm N                 Warm invocations per bootstrap [default: 1000]
   --event JSON|@FILE       The event to send [default: {}]
   --json                   Print JSON instead of the table
+  --stream                 Measure streamed answers instead: time to first
+                           and to last byte over --warm invocations, for
+                           bootstraps like the `stream` example (event
+                           default: {\"chunks\":8,\"bytes\":1024,\"delay_ms\":2})
   --callgrind              Also count instructions with valgrind
   --concurrency N          Instead: Lambda Managed Instances. Each bootstrap
                            runs with AWS_LAMBDA_MAX_CONCURRENCY=N and serves
@@ -103,6 +110,7 @@ struct Options {
     /// `--concurrency` and its settings: the Managed Instances bench instead.
     concurrent: Option<bench_concurrent::Settings>,
     soak: Option<usize>,
+    stream: bool,
 }
 
 /// One bootstrap under measurement.
@@ -184,6 +192,12 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
             rows,
             &bench_concurrent::legend(settings),
         );
+        return Ok(());
+    }
+    if options.stream {
+        let measured = stream::run(&options, &subjects);
+        progress_done();
+        print!("{}", measured?);
         return Ok(());
     }
     let measured = measure(&options, &subjects);
@@ -565,11 +579,12 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
     let mut profile = "size".to_owned();
     let mut cold = 20;
     let mut warm = 1000;
-    let mut event = "{}".to_owned();
+    let mut event = None;
     let mut json = false;
     let mut callgrind = false;
     let (mut concurrency, mut sleep_ms, mut invocations) = (None, 100, None);
     let mut soak = None;
+    let mut streaming = false;
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Long("example") => {
@@ -586,7 +601,8 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
             Arg::Long("profile") => profile = args.value()?.string()?,
             Arg::Long("cold") => cold = args.value()?.parse()?,
             Arg::Long("warm") => warm = args.value()?.parse()?,
-            Arg::Long("event") => event = read_event(&args.value()?.string()?)?,
+            Arg::Long("event") => event = Some(read_event(&args.value()?.string()?)?),
+            Arg::Long("stream") => streaming = true,
             Arg::Long("json") => json = true,
             Arg::Long("callgrind") => callgrind = true,
             Arg::Long("concurrency") => concurrency = Some(args.value()?.parse()?),
@@ -621,16 +637,22 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
             invocations: invocations.unwrap_or(20 * n).max(1),
         }),
     };
+    let default_event = if streaming {
+        stream::DEFAULT_EVENT
+    } else {
+        "{}"
+    };
     Ok(Some(Options {
         sources,
         profile,
         cold,
         warm,
-        event,
+        event: event.unwrap_or_else(|| default_event.to_owned()),
         json,
         callgrind,
         concurrent,
         soak,
+        stream: streaming,
     }))
 }
 

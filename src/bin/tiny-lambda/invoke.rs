@@ -1,6 +1,7 @@
 //! The `invoke` verb: runs a bootstrap against the mock Runtime API, hands
 //! it events one at a time, and prints each answer followed by a REPORT
-//! line shaped like Lambda's.
+//! line shaped like Lambda's. A streamed answer is printed as it arrives
+//! (`stream_view`).
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -12,14 +13,17 @@ use tiny_lambda::emulator::{Event, MockApi, Outcome};
 
 use crate::Failure;
 use crate::bootstrap::{self, Process, Source};
+use crate::stream_view;
 
 const HELP: &str = "\
 Usage: tiny-lambda invoke [OPTIONS] (--example NAME | PATH) [EVENT...]
 
 Starts the bootstrap against a mock Runtime API, invokes it once per EVENT,
 and prints each response body (an error body prefixed with `ERROR `)
-followed by a REPORT line like Lambda's. The bootstrap's own output goes to
-this terminal.
+followed by a REPORT line like Lambda's. A streamed response is printed
+chunk by chunk as it arrives; if it failed after its first byte, the error
+its trailers carry follows on a line of its own (`ERROR after N bytes: `).
+The bootstrap's own output goes to this terminal.
 
 Events:
   EVENT is inline JSON text, @FILE for a file's contents, or - for stdin.
@@ -98,7 +102,7 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
         // A late answer still counts while Lambda would be tearing down.
         let limit = options.timeout + Duration::from_secs(1);
         let Some(outcome) =
-            bootstrap::await_outcome(&api, &mut process, &id, "the bootstrap", limit)?
+            stream_view::await_answer(&api, &mut process, &id, "the bootstrap", limit)?
         else {
             eprintln!(
                 "{id} Task timed out after {:.2} seconds",
@@ -108,9 +112,11 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
         };
         function_error |= show(&outcome)?;
         let posted = outcome.posted();
-        let duration = posted
-            .handed_out_at
-            .map_or(Duration::ZERO, |h| posted.at.saturating_duration_since(h));
+        // A streamed answer lasts until its end, not its first byte.
+        let answered = posted.stream.as_ref().and_then(|s| s.ended_at);
+        let duration = posted.handed_out_at.map_or(Duration::ZERO, |h| {
+            answered.unwrap_or(posted.at).saturating_duration_since(h)
+        });
         let peak_kib = process.figures().map_or(0, |f| f.peak_kib);
         let init = (index == 0)
             .then(|| init_duration(&api, process.started))
@@ -143,6 +149,10 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
 /// Prints the answer; returns whether it was a function error.
 fn show(outcome: &Outcome) -> Result<bool, Failure> {
     let posted = outcome.posted();
+    if posted.stream.is_some() {
+        let failed = stream_view::show_end(posted)?;
+        return Ok(failed || refused(posted));
+    }
     let mut out = io::stdout().lock();
     let written = match outcome {
         Outcome::Response(_) => out.write_all(&posted.body),
@@ -154,6 +164,11 @@ fn show(outcome: &Outcome) -> Result<bool, Failure> {
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush())
         .map_err(|e| Failure::Internal(format!("cannot write to stdout: {e}")))?;
+    Ok(matches!(outcome, Outcome::Error(_)) || refused(posted))
+}
+
+/// Whether the mock refused the answer; says so if it did.
+fn refused(posted: &tiny_lambda::emulator::Posted) -> bool {
     let refused = posted.status != 202;
     if refused {
         eprintln!(
@@ -161,7 +176,7 @@ fn show(outcome: &Outcome) -> Result<bool, Failure> {
             posted.status
         );
     }
-    Ok(matches!(outcome, Outcome::Error(_)) || refused)
+    refused
 }
 
 /// From spawn to the first `/next`: Lambda's Init Duration.

@@ -11,6 +11,7 @@ mod bootstrap;
 mod invoke;
 mod package;
 mod stats;
+mod stream_view;
 
 use std::fmt;
 
