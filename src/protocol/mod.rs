@@ -2,6 +2,12 @@
 //! functions that turn a `/next` answer into a [`Context`], and the ones that
 //! build what the runtime posts back ([`Post`]).
 //!
+//! The parts: this file holds the names (paths, headers, limits) and reading
+//! a `/next` answer; `post` builds the posts and judges their answers
+//! (buffered answers, error reports, SnapStart's); `stream` builds a streamed
+//! answer's head, error trailers and function URL prelude; `base64` is the
+//! encoding two headers and one trailer use.
+//!
 //! Nothing here opens a socket or reads the environment: data in, data out, on
 //! `core` + `alloc`. The std shell (the `client` module) moves the bytes. This is
 //! the module to hold against the AWS documentation ("Using the Lambda runtime
@@ -17,6 +23,17 @@ use miniserde::{Deserialize, Serialize, json};
 
 use crate::context::{Config, Context};
 use crate::error::{Diagnostic, Error};
+
+mod base64;
+mod post;
+mod stream;
+
+pub use base64::{decode_base64, encode_base64};
+pub use post::{
+    Post, error, error_body, init_error, judge_post, judge_restore_next, response, restore_error,
+    restore_next_url,
+};
+pub use stream::{StreamHead, error_trailers, http_prelude, stream_head};
 
 /// The one version of the Runtime API there is.
 pub const API_VERSION: &str = "2018-06-01";
@@ -187,29 +204,6 @@ fn parse_json_header<T: Deserialize>(request_id: &str, name: &str, raw: Option<&
     parsed
 }
 
-/// Standard base64 (RFC 4648, `=` padding optional), or None if `text` is not that.
-pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let (mut bits, mut count) = (0_u32, 0_u32);
-    for b in text.trim_end_matches('=').bytes() {
-        let sextet = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        bits = bits << 6 | u32::from(sextet);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-        }
-    }
-    Some(out)
-}
-
 /// RFC 3986 `pchar` minus `%`: characters that stand for themselves in a path segment.
 fn is_path_safe(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b)
@@ -218,214 +212,6 @@ fn is_path_safe(b: u8) -> bool {
 /// RFC 9110 `field-value` bytes: visible ASCII, space, tab and non-ASCII.
 fn is_field_value_byte(b: u8) -> bool {
     b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80
-}
-
-/// One request the runtime sends, as data: where, which headers, what body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Post<'a> {
-    /// Full URL of the endpoint.
-    pub url: String,
-    /// `Content-Type` of the body.
-    pub content_type: &'static str,
-    /// `Lambda-Runtime-Function-Error-Type`, on error reports only.
-    pub error_type: Option<String>,
-    /// `Lambda-Runtime-Invocation-Id`, echoed exactly when `/next` sent one.
-    pub invocation_id: Option<&'a str>,
-    /// The body, borrowed when it is the handler's own bytes.
-    pub body: Cow<'a, [u8]>,
-}
-
-/// The post that delivers a handler's result.
-pub fn response<'a>(base: &str, ctx: &'a Context, body: &'a [u8]) -> Post<'a> {
-    Post {
-        url: format!("{base}/invocation/{}/response", ctx.request_id),
-        content_type: "application/json",
-        error_type: None,
-        invocation_id: ctx.invocation_id.as_deref(),
-        body: Cow::Borrowed(body),
-    }
-}
-
-/// The post that reports a failed invocation.
-pub fn error<'a>(base: &str, ctx: &'a Context, diagnostic: &Diagnostic) -> Post<'a> {
-    Post {
-        url: format!("{base}/invocation/{}/error", ctx.request_id),
-        content_type: ERROR_CONTENT_TYPE,
-        error_type: Some(diagnostic.header_value()),
-        invocation_id: ctx.invocation_id.as_deref(),
-        body: Cow::Owned(error_body(diagnostic).into_bytes()),
-    }
-}
-
-/// The post that reports a failed initialisation; the process exits after it.
-pub fn init_error(base: &str, diagnostic: &Diagnostic) -> Post<'static> {
-    Post {
-        url: format!("{base}/init/error"),
-        content_type: ERROR_CONTENT_TYPE,
-        error_type: Some(diagnostic.header_value()),
-        invocation_id: None,
-        body: Cow::Owned(error_body(diagnostic).into_bytes()),
-    }
-}
-
-/// SnapStart: `GET` this after init (and the before-snapshot hooks); Lambda
-/// answers once the snapshot has been restored.
-pub fn restore_next_url(base: &str) -> String {
-    format!("{base}/restore/next")
-}
-
-/// SnapStart: what a `/restore/next` answer's status means. 200 is the only
-/// success: the process was restored and may run its after-restore hooks.
-pub fn judge_restore_next(status: u16) -> Result<(), Error> {
-    match status {
-        200 => Ok(()),
-        _ => Err(Error::RestoreStatus(status)),
-    }
-}
-
-/// SnapStart: the post that reports a failed after-restore hook. The header
-/// says `Runtime.AfterRestoreError`, as Lambda's own runtimes send it; the
-/// body carries the hook's own error type and message. The process exits
-/// after it.
-pub fn restore_error(base: &str, diagnostic: &Diagnostic) -> Post<'static> {
-    Post {
-        url: format!("{base}/restore/error"),
-        content_type: ERROR_CONTENT_TYPE,
-        error_type: Some(AFTER_RESTORE_ERROR.to_string()),
-        invocation_id: None,
-        body: Cow::Owned(error_body(diagnostic).into_bytes()),
-    }
-}
-
-/// The head of a streamed answer, as data: the request line's path and the
-/// headers, in the order they are sent. The body follows as chunks; see
-/// [`error_trailers`] for how a failure after the first byte ends it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamHead<'a> {
-    /// Full URL of the endpoint: the same `/response` as a buffered answer.
-    pub url: String,
-    /// The headers: content type, response mode, framing, declared trailers,
-    /// and the nonce when `/next` sent one.
-    pub headers: Vec<(&'static str, &'a str)>,
-}
-
-/// The head of a streamed `/response` for this invocation.
-///
-/// The two error trailers are declared up front, as the AWS documentation
-/// asks, whether or not they are sent in the end.
-pub fn stream_head<'a>(base: &str, ctx: &'a Context, content_type: &'a str) -> StreamHead<'a> {
-    let mut headers = vec![
-        ("Content-Type", content_type),
-        (FUNCTION_RESPONSE_MODE, "streaming"),
-        ("Transfer-Encoding", "chunked"),
-        (
-            "Trailer",
-            "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
-        ),
-    ];
-    if let Some(nonce) = ctx.invocation_id.as_deref() {
-        headers.push((INVOCATION_ID, nonce));
-    }
-    StreamHead {
-        url: format!("{base}/invocation/{}/response", ctx.request_id),
-        headers,
-    }
-}
-
-/// The trailers that end a stream which failed after its first byte:
-/// `Category.Reason` and the base64 of the usual error body.
-pub fn error_trailers(diagnostic: &Diagnostic) -> [(&'static str, String); 2] {
-    [
-        (FUNCTION_ERROR_TYPE, diagnostic.header_value()),
-        (
-            FUNCTION_ERROR_BODY,
-            encode_base64(error_body(diagnostic).as_bytes()),
-        ),
-    ]
-}
-
-#[derive(Serialize)]
-struct HttpPrelude<'a> {
-    #[serde(rename = "statusCode")]
-    status_code: u16,
-    headers: BTreeMap<&'a str, &'a str>,
-    cookies: &'a [&'a str],
-}
-
-/// The prelude of a streamed function URL response: the JSON
-/// `{"statusCode","headers","cookies"}` and the eight NUL bytes after it.
-/// The body is what the handler writes next.
-///
-/// `headers` is one value per name, as the prelude's object holds; a name
-/// given twice keeps its last value. Cookies are `Set-Cookie` values.
-pub fn http_prelude(status_code: u16, headers: &[(&str, &str)], cookies: &[&str]) -> Vec<u8> {
-    let prelude = HttpPrelude {
-        status_code,
-        headers: headers.iter().copied().collect(),
-        cookies,
-    };
-    let mut bytes = json::to_string(&prelude).into_bytes();
-    bytes.extend_from_slice(&HTTP_PRELUDE_DELIMITER);
-    bytes
-}
-
-/// Standard base64 (RFC 4648) with `=` padding.
-pub fn encode_base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for group in bytes.chunks(3) {
-        let n = group
-            .iter()
-            .enumerate()
-            .fold(0_u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        // A group of k bytes carries k + 1 sextets; padding fills the rest.
-        for i in 0..4 {
-            if i <= group.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    #[serde(rename = "errorMessage")]
-    error_message: &'a str,
-    #[serde(rename = "errorType")]
-    error_type: &'a str,
-    #[serde(rename = "stackTrace")]
-    stack_trace: Vec<String>,
-}
-
-/// The JSON body of `/error` and `/init/error`:
-/// `{"errorMessage":"...","errorType":"...","stackTrace":[]}`.
-///
-/// The stack trace stays empty: a release bootstrap has no symbols to walk.
-pub fn error_body(diagnostic: &Diagnostic) -> String {
-    json::to_string(&ErrorBody {
-        error_message: &diagnostic.error_message,
-        error_type: &diagnostic.error_type,
-        stack_trace: vec![],
-    })
-}
-
-/// Judge the API's answer to a post. `body` is what it said, for the log.
-///
-/// 202 is the documented success. A 4xx is about this one invocation (400 bad
-/// request id, 403 a second answer, 410 too late, 413 too large): the post is
-/// lost but the environment is fine. 5xx means the environment is broken.
-pub fn judge_post(status: u16, body: &str) -> Result<(), Error> {
-    match status {
-        200..=299 => Ok(()),
-        500..=599 => Err(Error::ApiFailed(status)),
-        _ => Err(Error::Refused {
-            status,
-            message: body.trim().to_string(),
-        }),
-    }
 }
 
 #[cfg(test)]
@@ -620,181 +406,5 @@ mod tests {
         }
         let ctx = parse(200, &[(REQUEST_ID, "id"), (INVOCATION_ID, "n 1\té")]).unwrap();
         assert_eq!(ctx.invocation_id.as_deref(), Some("n 1\té"));
-    }
-
-    #[test]
-    fn posts_carry_the_id_and_the_nonce() {
-        let base = base_url("h:1").unwrap();
-        let ctx = Context {
-            request_id: "r1".into(),
-            invocation_id: Some("n1".into()),
-            ..Context::default()
-        };
-        let ok = response(&base, &ctx, b"{}");
-        assert_eq!(
-            ok.url,
-            "http://h:1/2018-06-01/runtime/invocation/r1/response"
-        );
-        assert_eq!(ok.invocation_id, Some("n1"));
-        assert_eq!(ok.error_type, None);
-        assert_eq!(&*ok.body, b"{}");
-
-        let failed = error(&base, &ctx, &Diagnostic::new("Boom", "it \"broke\"\n"));
-        assert_eq!(
-            failed.url,
-            "http://h:1/2018-06-01/runtime/invocation/r1/error"
-        );
-        assert_eq!(failed.content_type, "application/vnd.aws.lambda.error+json");
-        assert_eq!(failed.error_type.as_deref(), Some("Function.Boom"));
-        assert_eq!(
-            &*failed.body,
-            br#"{"errorMessage":"it \"broke\"\n","errorType":"Boom","stackTrace":[]}"#
-        );
-
-        let no_nonce = Context {
-            request_id: "r2".into(),
-            ..Context::default()
-        };
-        assert_eq!(response(&base, &no_nonce, b"").invocation_id, None);
-
-        let init = init_error(&base, &Diagnostic::new("NoConfig", "missing"));
-        assert_eq!(init.url, "http://h:1/2018-06-01/runtime/init/error");
-        assert_eq!(init.error_type.as_deref(), Some("Function.NoConfig"));
-        assert_eq!(
-            &*init.body,
-            br#"{"errorMessage":"missing","errorType":"NoConfig","stackTrace":[]}"#
-        );
-    }
-
-    #[test]
-    fn a_stream_declares_its_mode_framing_and_trailers() {
-        let base = base_url("h:1").unwrap();
-        let ctx = Context {
-            request_id: "r1".into(),
-            invocation_id: Some("n1".into()),
-            ..Context::default()
-        };
-        let head = stream_head(&base, &ctx, "text/plain");
-        assert_eq!(
-            head.url,
-            "http://h:1/2018-06-01/runtime/invocation/r1/response"
-        );
-        assert_eq!(
-            head.headers,
-            [
-                ("Content-Type", "text/plain"),
-                ("Lambda-Runtime-Function-Response-Mode", "streaming"),
-                ("Transfer-Encoding", "chunked"),
-                (
-                    "Trailer",
-                    "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"
-                ),
-                ("Lambda-Runtime-Invocation-Id", "n1"),
-            ]
-        );
-        let bare = Context {
-            request_id: "r2".into(),
-            ..Context::default()
-        };
-        assert_eq!(stream_head(&base, &bare, "x").headers.len(), 4);
-    }
-
-    #[test]
-    fn a_failure_after_the_first_byte_becomes_two_trailers() {
-        let [(type_name, type_value), (body_name, body_value)] =
-            error_trailers(&Diagnostic::new("Boom", "after 2 chunks"));
-        assert_eq!(
-            (type_name, type_value.as_str()),
-            ("Lambda-Runtime-Function-Error-Type", "Function.Boom")
-        );
-        assert_eq!(body_name, "Lambda-Runtime-Function-Error-Body");
-        let decoded = decode_base64(&body_value).unwrap();
-        assert_eq!(
-            decoded,
-            br#"{"errorMessage":"after 2 chunks","errorType":"Boom","stackTrace":[]}"#
-        );
-    }
-
-    #[test]
-    fn base64_round_trips_and_pads() {
-        // RFC 4648, section 10.
-        for (plain, coded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(encode_base64(plain.as_bytes()), coded);
-            assert_eq!(decode_base64(coded).unwrap(), plain.as_bytes());
-        }
-        let all: Vec<u8> = (0..=255).collect();
-        assert_eq!(decode_base64(&encode_base64(&all)).unwrap(), all);
-    }
-
-    #[test]
-    fn an_http_prelude_is_json_then_eight_nuls() {
-        let prelude = http_prelude(
-            201,
-            &[("content-type", "text/plain"), ("x-a", "1"), ("x-a", "2")],
-            &["a=1"],
-        );
-        let (json, delimiter) = prelude.split_at(prelude.len() - 8);
-        assert_eq!(delimiter, [0; 8]);
-        assert_eq!(
-            core::str::from_utf8(json).unwrap(),
-            r#"{"statusCode":201,"headers":{"content-type":"text/plain","x-a":"2"},"cookies":["a=1"]}"#
-        );
-        let empty = http_prelude(204, &[], &[]);
-        assert_eq!(
-            &empty[..empty.len() - 8],
-            br#"{"statusCode":204,"headers":{},"cookies":[]}"#
-        );
-    }
-
-    #[test]
-    fn post_answers_are_judged() {
-        assert_eq!(judge_post(202, ""), Ok(()));
-        for status in [400, 403, 410, 413] {
-            let e = judge_post(status, " {\"errorType\":\"X\"}\n").unwrap_err();
-            assert_eq!(
-                e,
-                Error::Refused {
-                    status,
-                    message: "{\"errorType\":\"X\"}".into()
-                }
-            );
-            assert!(!e.is_fatal());
-        }
-        assert_eq!(judge_post(500, ""), Err(Error::ApiFailed(500)));
-        assert!(judge_post(502, "").unwrap_err().is_fatal());
-    }
-
-    #[test]
-    fn snapstart_endpoints() {
-        let base = "http://127.0.0.1:9001/2018-06-01/runtime";
-        assert_eq!(
-            restore_next_url(base),
-            "http://127.0.0.1:9001/2018-06-01/runtime/restore/next"
-        );
-        assert_eq!(judge_restore_next(200), Ok(()));
-        for status in [202, 403, 500] {
-            let e = judge_restore_next(status).unwrap_err();
-            assert_eq!(e, Error::RestoreStatus(status));
-            assert!(e.is_fatal());
-        }
-        let post = restore_error(base, &Diagnostic::new("CacheCold", "no cache"));
-        assert_eq!(post.url, format!("{base}/restore/error"));
-        assert_eq!(
-            post.error_type.as_deref(),
-            Some("Runtime.AfterRestoreError")
-        );
-        assert_eq!(post.content_type, ERROR_CONTENT_TYPE);
-        assert_eq!(
-            post.body.as_ref(),
-            br#"{"errorMessage":"no cache","errorType":"CacheCold","stackTrace":[]}"#
-        );
     }
 }
