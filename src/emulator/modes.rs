@@ -12,7 +12,7 @@
 //! sent on it is swallowed, never answered), as a connection from before a
 //! snapshot is. `POST /restore/error` is recorded and accepted once.
 
-use super::serve::{accepted, error_answer, fault_answer, finish};
+use super::serve::{accept_once, error_answer, fault_answer, finish, first_report};
 use super::*;
 
 /// The state of both modes, a part of the mock's [`State`].
@@ -185,24 +185,8 @@ fn answer_restore(
 /// Handles `POST /restore/error`: accepted once, then 403 like `/init/error`.
 pub(super) fn restore_error(shared: &Arc<Shared>, request: Request, record: usize) {
     let mut state = shared.lock();
-    let answer = if state.modes.restore_error.is_some() {
-        error_answer(403, "Invalid state transition", "InvalidStateTransition")
-    } else {
-        accepted()
-    };
-    if state.modes.restore_error.is_none() {
-        if let Some(r) = state.records.get(record) {
-            state.modes.restore_error = Some(Posted {
-                request_id: String::new(),
-                headers: r.headers.clone(),
-                body: r.body.clone(),
-                status: 202,
-                at: r.at,
-                handed_out_at: None,
-                stream: None,
-            });
-        }
-    }
+    let posted = first_report(&state, record, state.modes.restore_error.is_some());
+    let answer = accept_once(&mut state.modes.restore_error, posted);
     drop(state);
     finish(shared, request, record, Some(answer), None);
 }

@@ -260,26 +260,35 @@ pub(super) fn judge(
 /// Handles `POST /init/error`.
 pub(super) fn init_error(shared: &Arc<Shared>, request: Request, record: usize) {
     let mut state = shared.lock();
-    let answer = if state.init_error.is_some() {
-        error_answer(403, "Invalid state transition", "InvalidStateTransition")
-    } else {
-        accepted()
-    };
-    if state.init_error.is_none() {
-        if let Some(r) = state.records.get(record) {
-            state.init_error = Some(Posted {
-                request_id: String::new(),
-                headers: r.headers.clone(),
-                body: r.body.clone(),
-                status: 202,
-                at: r.at,
-                handed_out_at: None,
-                stream: None,
-            });
-        }
-    }
+    let posted = first_report(&state, record, state.init_error.is_some());
+    let answer = accept_once(&mut state.init_error, posted);
     drop(state);
     finish(shared, request, record, Some(answer), None);
+}
+
+/// The post of a report that Lambda takes once (`/init/error`,
+/// `/restore/error`), as recorded, unless one was taken already.
+pub(super) fn first_report(state: &State, record: usize, taken: bool) -> Option<Posted> {
+    let r = state.records.get(record).filter(|_| !taken)?;
+    Some(Posted {
+        request_id: String::new(),
+        headers: r.headers.clone(),
+        body: r.body.clone(),
+        status: 202,
+        at: r.at,
+        handed_out_at: None,
+        stream: None,
+    })
+}
+
+/// Keeps the first report in `slot` and accepts it; a second is refused
+/// with 403, as Lambda refuses a second `/init/error`.
+pub(super) fn accept_once(slot: &mut Option<Posted>, posted: Option<Posted>) -> Answer {
+    if slot.is_some() {
+        return error_answer(403, "Invalid state transition", "InvalidStateTransition");
+    }
+    *slot = posted;
+    accepted()
 }
 
 /// Notes the status in the request's record, wakes waiters, and sends the

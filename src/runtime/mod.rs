@@ -226,19 +226,27 @@ impl Runtime {
                     _ => Ok(()),
                 },
             };
-            set_phase(Phase::Idle);
-
-            match posted {
-                Err(fault) if fault.is_fatal() => return fault,
-                // A 4xx is about this invocation only (too late, too large, already
-                // answered): it is lost, the environment is fine, so go on.
-                Err(refused) => log::warn!("answer for {} not accepted: {refused}", ctx.request_id),
-                Ok(()) => {}
-            }
-            if let Some(hook) = self.after_response.as_mut() {
-                hook(&ctx);
+            if let Some(fault) = self.after_answer(posted, &ctx) {
+                return fault;
             }
         }
+    }
+
+    /// What follows every answer, buffered or streamed: the fault that ends
+    /// the process, if it was one; else the post-response hook.
+    fn after_answer(&mut self, posted: Result<(), Error>, ctx: &Context) -> Option<Error> {
+        set_phase(Phase::Idle);
+        match posted {
+            Err(fault) if fault.is_fatal() => return Some(fault),
+            // A 4xx is about this invocation only (too late, too large, already
+            // answered): it is lost, the environment is fine, so go on.
+            Err(refused) => log::warn!("answer for {} not accepted: {refused}", ctx.request_id),
+            Ok(()) => {}
+        }
+        if let Some(hook) = self.after_response.as_mut() {
+            hook(ctx);
+        }
+        None
     }
 
     /// `/next`, tried again a few times after a transport fault or a broken

@@ -109,15 +109,8 @@ impl Runtime {
                     _ => Ok(()),
                 },
             };
-            set_phase(Phase::Idle);
-
-            match posted {
-                Err(fault) if fault.is_fatal() => return fault,
-                Err(refused) => log::warn!("answer for {} not accepted: {refused}", ctx.request_id),
-                Ok(()) => {}
-            }
-            if let Some(hook) = self.after_response.as_mut() {
-                hook(&ctx);
+            if let Some(fault) = self.after_answer(posted, &ctx) {
+                return fault;
             }
         }
     }
