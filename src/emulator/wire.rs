@@ -16,6 +16,7 @@ use std::vec;
 
 use super::serve::{dispatch, error_answer};
 use super::*;
+use crate::transport::builtin;
 
 /// Request heads larger than this are refused: the runtime sends a few
 /// hundred bytes.
@@ -173,27 +174,14 @@ fn read_request(
     }))
 }
 
-/// One line without its CRLF, charged against `budget`; `None` at a clean
-/// end of the connection. A line too long or not UTF-8 is `InvalidData`.
+/// One line without its CRLF, charged against `budget`, read as the
+/// runtime's own client reads its answers; `None` at a clean end of the
+/// connection. A line too long or not UTF-8 is `InvalidData`.
 fn read_line(reader: &mut impl BufRead, budget: &mut usize) -> io::Result<Option<String>> {
-    let invalid = || io::Error::from(io::ErrorKind::InvalidData);
-    let mut line = Vec::new();
-    let read = reader
-        .by_ref()
-        .take(*budget as u64 + 1)
-        .read_until(b'\n', &mut line)?;
-    if read == 0 {
-        return Ok(None);
+    match builtin::read_line(reader, budget) {
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+        other => other.map(Some),
     }
-    if read > *budget || line.last() != Some(&b'\n') {
-        return Err(invalid());
-    }
-    *budget -= read;
-    line.pop();
-    if line.last() == Some(&b'\r') {
-        line.pop();
-    }
-    String::from_utf8(line).map(Some).map_err(|_| invalid())
 }
 
 impl Request {

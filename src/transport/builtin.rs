@@ -62,15 +62,7 @@ impl Connection {
     fn exchange(&mut self, request: &Request) -> io::Result<Response> {
         let reader = match &mut self.stream {
             Some(reader) => reader,
-            None => {
-                let stream = TcpStream::connect(self.authority.as_str())?;
-                // Each request is written whole and then we wait for the answer;
-                // with Nagle on, a second segment (the body of a large post)
-                // could wait for the peer's delayed ACK, about 40 ms on Linux.
-                stream.set_nodelay(true)?;
-                self.stream
-                    .insert(BufReader::with_capacity(8 * 1024, stream))
-            }
+            None => self.stream.insert(connect(&self.authority)?),
         };
         let mut message = request_head(request, &self.authority);
         let body = request.body;
@@ -88,8 +80,32 @@ impl Connection {
     }
 }
 
-/// The request line and headers, ending with the blank line.
+/// A new connection to `host:port`, read through an 8 KiB buffer.
+pub(crate) fn connect(authority: &str) -> io::Result<BufReader<TcpStream>> {
+    let stream = TcpStream::connect(authority)?;
+    // Each request (or chunk) is written whole and then we wait; with Nagle
+    // on, a second segment (the body of a large post, the next chunk of a
+    // stream) could wait for the peer's delayed ACK, about 40 ms on Linux.
+    stream.set_nodelay(true)?;
+    Ok(BufReader::with_capacity(8 * 1024, stream))
+}
+
+/// The request line and headers, ending with the blank line; a body is
+/// announced with its `Content-Length`, except on a `GET`, which has none.
 pub(crate) fn request_head(request: &Request, host: &str) -> Vec<u8> {
+    let length = (request.method != "GET").then_some(request.body.len());
+    head(request.method, request.path, host, request.headers, length)
+}
+
+/// A request head: `Content-Length` only when `content_length` is given (a
+/// chunked post names its framing among `headers` instead).
+pub(crate) fn head(
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[(&str, &str)],
+    content_length: Option<usize>,
+) -> Vec<u8> {
     let mut head = Vec::with_capacity(256);
     let mut line = |parts: &[&str]| {
         for part in parts {
@@ -97,18 +113,15 @@ pub(crate) fn request_head(request: &Request, host: &str) -> Vec<u8> {
         }
         head.extend_from_slice(b"\r\n");
     };
-    line(&[request.method, " ", request.path, " HTTP/1.1"]);
+    line(&[method, " ", path, " HTTP/1.1"]);
     line(&["Host: ", host]);
     line(&["User-Agent: ", USER_AGENT]);
-    for (name, value) in request.headers {
+    for (name, value) in headers {
         line(&[name, ": ", value]);
     }
-    if request.method != "GET" {
+    if let Some(length) = content_length {
         let mut digits = [0_u8; 20];
-        line(&[
-            "Content-Length: ",
-            format_usize(request.body.len(), &mut digits),
-        ]);
+        line(&["Content-Length: ", format_usize(length, &mut digits)]);
     }
     line(&[]);
     head
@@ -221,8 +234,10 @@ fn read_chunked(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
     }
 }
 
-/// One line without its CRLF, charged against `budget`.
-fn read_line(reader: &mut impl BufRead, budget: &mut usize) -> io::Result<String> {
+/// One line without its CRLF, charged against `budget`. End-of-file before
+/// any byte is `UnexpectedEof`; a line too long, cut short or not UTF-8 is
+/// `InvalidData`.
+pub(crate) fn read_line(reader: &mut impl BufRead, budget: &mut usize) -> io::Result<String> {
     let mut line = Vec::new();
     let read = reader
         .by_ref()

@@ -20,8 +20,8 @@ use std::net::TcpStream;
 use std::string::String;
 use std::vec::Vec;
 
-use super::builtin::read_response;
-use super::{Response, USER_AGENT, keeps_alive};
+use super::builtin::{connect, head, read_response};
+use super::{Response, is_idle, keeps_alive};
 
 /// Bodies up to this size are copied behind their chunk header, so that a
 /// chunk leaves in one write (one TCP segment for a small one); larger ones
@@ -47,33 +47,15 @@ impl StreamConnection {
     /// `protocol::stream_head`). Nothing is written yet: the head leaves with
     /// the first chunk.
     pub(crate) fn start(&mut self, path: &str, headers: &[(&str, &str)]) -> io::Result<StreamPost> {
+        // Every chunk is a flush the handler asked for: `connect` turns Nagle
+        // off, so it leaves now rather than after the ACK of the one before.
         let reader = match self.kept.take().filter(is_open) {
             Some(reader) => reader,
-            None => {
-                let stream = TcpStream::connect(self.authority.as_str())?;
-                // Every chunk is a flush the handler asked for: it must leave
-                // now, not wait for the ACK of the one before (Nagle).
-                stream.set_nodelay(true)?;
-                BufReader::with_capacity(8 * 1024, stream)
-            }
+            None => connect(&self.authority)?,
         };
-        let mut head = Vec::with_capacity(256);
-        let mut line = |parts: &[&str]| {
-            for part in parts {
-                head.extend_from_slice(part.as_bytes());
-            }
-            head.extend_from_slice(b"\r\n");
-        };
-        line(&["POST ", path, " HTTP/1.1"]);
-        line(&["Host: ", &self.authority]);
-        line(&["User-Agent: ", USER_AGENT]);
-        for (name, value) in headers {
-            line(&[name, ": ", value]);
-        }
-        line(&[]);
         Ok(StreamPost {
             reader,
-            pending: head,
+            pending: head("POST", path, &self.authority, headers, None),
         })
     }
 
@@ -85,16 +67,10 @@ impl StreamConnection {
     }
 }
 
-/// Whether a kept connection is still open: nothing to read and no
-/// end-of-file yet, asked without waiting. The API sends nothing between
-/// exchanges, so any byte or any error means the connection is done.
+/// Whether a kept connection is still open: nothing buffered and nothing to
+/// read (see [`is_idle`]).
 fn is_open(reader: &BufReader<TcpStream>) -> bool {
-    let stream = reader.get_ref();
-    if !reader.buffer().is_empty() || stream.set_nonblocking(true).is_err() {
-        return false;
-    }
-    let idle = matches!(stream.peek(&mut [0]), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
-    stream.set_nonblocking(false).is_ok() && idle
+    reader.buffer().is_empty() && is_idle(reader.get_ref())
 }
 
 /// A streamed post in progress.

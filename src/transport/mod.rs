@@ -21,6 +21,7 @@
 //! it on a connection of its own, in both builds.
 
 use std::io;
+use std::net::TcpStream;
 use std::string::String;
 use std::vec::Vec;
 
@@ -86,6 +87,17 @@ pub(crate) fn is_stale(e: &io::Error) -> bool {
             | io::ErrorKind::BrokenPipe
             | io::ErrorKind::ConnectionAborted
     )
+}
+
+/// Whether a kept-alive connection is idle and open: a read would block
+/// (nothing sent, no end-of-file, no error), asked without waiting. The API
+/// sends nothing between exchanges, so any byte or error means it is done.
+pub(crate) fn is_idle(stream: &TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let idle = matches!(stream.peek(&mut [0]), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+    stream.set_nonblocking(false).is_ok() && idle
 }
 
 /// Whether the connection that carried this exchange may carry the next:

@@ -39,7 +39,8 @@ use ureq::unversioned::transport::{
 };
 
 use super::{
-    MAX_BODY_BYTES, MAX_HEAD_BYTES, Request, Response, Transport, USER_AGENT, is_stale, keeps_alive,
+    MAX_BODY_BYTES, MAX_HEAD_BYTES, Request, Response, Transport, USER_AGENT, is_idle, is_stale,
+    keeps_alive,
 };
 
 /// Both buffers start small and double, up to [`MAX_BUFFER_BYTES`], whenever
@@ -335,13 +336,6 @@ impl UreqTransport for Socket {
     /// round trips slower, not faster (1.11x to 1.21x the median over three
     /// interleaved `bench` runs of 3,000 invocations), so the probe stays.
     fn is_open(&mut self) -> bool {
-        let probe = |stream: &mut TcpStream| -> io::Result<bool> {
-            stream.set_nonblocking(true)?;
-            let open =
-                matches!(stream.read(&mut [0]), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
-            stream.set_nonblocking(false)?;
-            Ok(open)
-        };
-        !self.broken && probe(&mut self.stream).unwrap_or(false)
+        !self.broken && is_idle(&self.stream)
     }
 }
