@@ -56,7 +56,7 @@ pub struct ResponseStream {
 
 /// One streamed answer's state, shared by the handler's [`ResponseStream`],
 /// the loop and the panic hook.
-pub(super) struct Sink {
+pub(crate) struct Sink {
     connection: StreamConnection,
     /// The base URL of the Runtime API, as the client has it.
     base: String,
@@ -75,7 +75,7 @@ pub(super) struct Sink {
 }
 
 /// How a stream ended, for the loop to log and judge.
-pub(super) enum Ended {
+pub(crate) enum Ended {
     /// Nothing left: the loop reports the failure to `/error` instead.
     NotStarted,
     /// The Runtime API answered the finished post.
@@ -85,7 +85,7 @@ pub(super) enum Ended {
 }
 
 impl ResponseStream {
-    pub(super) fn new(sink: Arc<Mutex<Sink>>) -> ResponseStream {
+    pub(crate) fn new(sink: Arc<Mutex<Sink>>) -> ResponseStream {
         ResponseStream { sink }
     }
 
@@ -157,12 +157,12 @@ impl Write for ResponseStream {
 
 /// A panic while the sink was locked leaves it usable: the hook and the loop
 /// decide what to do with a half-sent stream.
-pub(super) fn lock(sink: &Mutex<Sink>) -> MutexGuard<'_, Sink> {
+pub(crate) fn lock(sink: &Mutex<Sink>) -> MutexGuard<'_, Sink> {
     sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Sink {
-    pub(super) fn new(authority: &str, base: &str) -> Sink {
+    pub(crate) fn new(authority: &str, base: &str) -> Sink {
         Sink {
             connection: StreamConnection::new(authority),
             base: base.to_string(),
@@ -178,7 +178,7 @@ impl Sink {
 
     /// Start afresh for the invocation `ctx`; a post left over from the one
     /// before (only after a panic) is dropped with its connection.
-    pub(super) fn begin(&mut self, ctx: &Context) {
+    pub(crate) fn begin(&mut self, ctx: &Context) {
         self.ctx = ctx.clone();
         self.content_type.clear();
         self.content_type.push_str(DEFAULT_CONTENT_TYPE);
@@ -196,6 +196,12 @@ impl Sink {
     /// Body bytes sent so far.
     pub(super) fn sent(&self) -> u64 {
         self.sent
+    }
+
+    /// What the buffer holds room for: the fuzz target checks it stays put.
+    #[cfg(fuzzing)]
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.buffer.capacity()
     }
 
     fn not_started(&self, what: &str) -> io::Result<()> {
@@ -286,7 +292,7 @@ impl Sink {
     /// End the stream: on success with what is still buffered and the last
     /// chunk; on failure with the error trailers, if bytes were sent.
     /// Returns how it ended; the kept-alive connection is taken back.
-    pub(super) fn end(&mut self, failure: Option<&Diagnostic>) -> Ended {
+    pub(crate) fn end(&mut self, failure: Option<&Diagnostic>) -> Ended {
         if let Some((_, why)) = &self.broken {
             return Ended::Broken(why.clone());
         }
