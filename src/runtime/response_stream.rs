@@ -90,10 +90,17 @@ impl ResponseStream {
     }
 
     /// Set the `Content-Type` the caller sees (`application/octet-stream`
-    /// unless set). Only before the first byte leaves.
+    /// unless set). Only before the first byte leaves, and only a value
+    /// that can be written as a header: no control characters (CR, LF, NUL
+    /// and the like are refused with `InvalidInput`).
     pub fn set_content_type(&mut self, content_type: &str) -> io::Result<()> {
         let mut sink = self.sink();
         sink.not_started("the content type")?;
+        // It goes into the post's head as it is: a CR or LF would end the
+        // line there and bend the request. (Found by fuzz/stream.)
+        if !content_type.bytes().all(protocol::is_field_value_byte) {
+            return Err(misuse("the content type has control characters"));
+        }
         sink.content_type = content_type.to_string();
         Ok(())
     }
@@ -473,6 +480,29 @@ mod tests {
             lock(&out.sink).end(Some(&diagnostic)),
             Ended::NotStarted
         ));
+    }
+
+    #[test]
+    fn a_content_type_that_cannot_be_a_header_is_refused() {
+        // From fuzz/stream: it went into the post's head as it was.
+        let (sink, mut out) = stream_to(&closed_port());
+        for bad in [
+            "text/plain\r\nX-Injected: 1",
+            "a\nb",
+            "\u{0}",
+            "t\u{1}\u{5}",
+            "x\u{7f}",
+        ] {
+            let refused = out.set_content_type(bad).unwrap_err();
+            assert_eq!(refused.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+        }
+        assert_eq!(lock(&sink).content_type, DEFAULT_CONTENT_TYPE);
+        out.set_content_type("text/plain; charset=\"utf-8\"\t é")
+            .unwrap();
+        assert_eq!(
+            lock(&sink).content_type,
+            "text/plain; charset=\"utf-8\"\t é"
+        );
     }
 
     #[test]
