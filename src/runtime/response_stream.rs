@@ -189,7 +189,7 @@ impl Sink {
         self.ctx = ctx.clone();
         self.content_type.clear();
         self.content_type.push_str(DEFAULT_CONTENT_TYPE);
-        self.buffer.clear();
+        self.clear_buffer();
         self.post = None;
         self.sent = 0;
         self.broken = None;
@@ -241,8 +241,18 @@ impl Sink {
         let buffer = std::mem::take(&mut self.buffer);
         let sent = self.send(&buffer);
         self.buffer = buffer;
-        self.buffer.clear();
+        self.clear_buffer();
         sent
+    }
+
+    /// Empty the buffer. Only an HTTP prelude grows it past its size (it
+    /// waits there for the first byte); that room is given back here, so a
+    /// large prelude once does not stay allocated for the process's life.
+    fn clear_buffer(&mut self) {
+        self.buffer.clear();
+        if self.buffer.capacity() > STREAM_BUFFER_BYTES {
+            self.buffer = Vec::with_capacity(STREAM_BUFFER_BYTES);
+        }
     }
 
     /// Send one chunk, starting the post first if this is the first.
@@ -304,7 +314,7 @@ impl Sink {
             return Ended::Broken(why.clone());
         }
         if failure.is_some() && self.post.is_none() {
-            self.buffer.clear();
+            self.clear_buffer();
             return Ended::NotStarted;
         }
         // What the handler wrote before it failed still goes out first.
@@ -503,6 +513,38 @@ mod tests {
             lock(&sink).content_type,
             "text/plain; charset=\"utf-8\"\t é"
         );
+    }
+
+    #[test]
+    fn a_prelude_larger_than_the_buffer_does_not_keep_it_large() {
+        // From fuzz/stream: a 20 KiB header value grew the buffer to 32 KiB,
+        // and begin() kept that room for every later invocation.
+        let big = "v".repeat(20_000);
+        let (address, server) = api();
+        let (sink, mut out) = stream_to(&address);
+        out.start_http(200, &[("x-big", &big)], &[]).unwrap();
+        out.write_all(b"body").unwrap();
+        assert_eq!(lock(&sink).buffer.capacity(), STREAM_BUFFER_BYTES);
+        assert!(matches!(lock(&sink).end(None), Ended::Answered(_)));
+        let (sizes, _) = server.join().unwrap();
+        assert_eq!(
+            sizes.len(),
+            2,
+            "the prelude whole, then the body: {sizes:?}"
+        );
+        assert_eq!(sizes[1], 4);
+        // Never sent: a failure before the first byte, then the next begin.
+        let ctx = Context::default();
+        out.start_http(200, &[("x-big", &big)], &[]).unwrap();
+        assert!(matches!(
+            lock(&sink).end(Some(&Diagnostic::new("Boom", "early"))),
+            Ended::NotStarted
+        ));
+        assert_eq!(lock(&sink).buffer.capacity(), STREAM_BUFFER_BYTES);
+        lock(&sink).begin(&ctx);
+        out.start_http(200, &[("x-big", &big)], &[]).unwrap();
+        lock(&sink).begin(&ctx);
+        assert_eq!(lock(&sink).buffer.capacity(), STREAM_BUFFER_BYTES);
     }
 
     #[test]
