@@ -1,6 +1,7 @@
 //! What the fuzz targets in `fuzz/` reach that is not public: the built-in
-//! client's response reader, the limits it must keep, and the HTTP adapter's
-//! two halves. Compiled only under `--cfg fuzzing` (cargo-fuzz sets it), and
+//! client's response reader, the limits it must keep, the HTTP adapter's
+//! two halves, and a streamed answer driven as the streaming loop drives it
+//! ([`Stream`]). Compiled only under `--cfg fuzzing` (cargo-fuzz sets it), and
 //! hidden from the docs: this is not an API, it may change with any commit.
 //!
 //! The public parsers (`protocol::base_url`, `protocol::parse_next`, the
@@ -42,4 +43,64 @@ pub fn answer(
     response: crate::http_adapter::Response,
 ) -> alloc::vec::Vec<u8> {
     crate::http_adapter::answer::answer(source, response)
+}
+
+/// One streamed answer's state and the writer a handler fills, as the
+/// streaming loop holds them: [`begin`](Stream::begin) an invocation, write,
+/// [`end`](Stream::end) it; the next `begin` reuses the kept connection.
+#[cfg(feature = "std")]
+pub struct Stream {
+    sink: std::sync::Arc<std::sync::Mutex<crate::runtime::Sink>>,
+    writer: crate::ResponseStream,
+}
+
+#[cfg(feature = "std")]
+impl Stream {
+    /// A stream to the Runtime API at `authority` (`host:port`); nothing
+    /// connects until the first chunk leaves.
+    pub fn new(authority: &str) -> Result<Stream, crate::Error> {
+        let base = crate::protocol::base_url(authority)?;
+        let sink = std::sync::Arc::new(std::sync::Mutex::new(crate::runtime::Sink::new(
+            authority, &base,
+        )));
+        let writer = crate::ResponseStream::new(std::sync::Arc::clone(&sink));
+        Ok(Stream { sink, writer })
+    }
+
+    /// Start answering the invocation `request_id` (with the nonce
+    /// `invocation_id`, if `/next` sent one).
+    pub fn begin(&mut self, request_id: &str, invocation_id: Option<&str>) {
+        let ctx = crate::Context {
+            request_id: request_id.into(),
+            invocation_id: invocation_id.map(Into::into),
+            ..crate::Context::default()
+        };
+        crate::runtime::lock(&self.sink).begin(&ctx);
+    }
+
+    /// The writer the handler gets.
+    pub fn writer(&mut self) -> &mut crate::ResponseStream {
+        &mut self.writer
+    }
+
+    /// The room the sink's buffer holds now.
+    pub fn buffer_capacity(&self) -> usize {
+        crate::runtime::lock(&self.sink).buffer_capacity()
+    }
+
+    /// End the stream: a success, or a failure `(error type, message)`.
+    /// `Ok(None)`: nothing had left, so nothing was sent (the loop would post
+    /// to `/error`); `Ok(Some(status))`: the API's answer; `Err`: broken.
+    pub fn end(
+        &mut self,
+        failure: Option<(&str, &str)>,
+    ) -> Result<Option<u16>, alloc::string::String> {
+        let diagnostic =
+            failure.map(|(error_type, message)| crate::Diagnostic::new(error_type, message));
+        match crate::runtime::lock(&self.sink).end(diagnostic.as_ref()) {
+            crate::runtime::Ended::NotStarted => Ok(None),
+            crate::runtime::Ended::Answered(response) => Ok(Some(response.status)),
+            crate::runtime::Ended::Broken(why) => Err(why),
+        }
+    }
 }

@@ -1,10 +1,13 @@
 //! What the fuzz targets share: a reading of every HTTP answer shape the
 //! event types write (API Gateway v1 and v2, function URLs, ALB), so a
-//! target can parse back what the runtime would send to AWS.
+//! target can parse back what the runtime would send to AWS; and the
+//! Runtime API the `stream` target posts to ([`stream_api`]).
 
 use std::collections::BTreeMap;
 
 use miniserde::Deserialize;
+
+pub mod stream_api;
 
 /// Any of the four HTTP answers, each field as AWS reads it.
 #[derive(Debug, Default, PartialEq, Deserialize)]

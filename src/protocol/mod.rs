@@ -210,7 +210,7 @@ fn is_path_safe(b: u8) -> bool {
 }
 
 /// RFC 9110 `field-value` bytes: visible ASCII, space, tab and non-ASCII.
-fn is_field_value_byte(b: u8) -> bool {
+pub(crate) fn is_field_value_byte(b: u8) -> bool {
     b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80
 }
 

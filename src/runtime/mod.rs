@@ -44,6 +44,9 @@ use in_flight::{
     Phase, install_panic_hook, panic_diagnostic, payload_message, set_phase, take_phase,
 };
 pub use response_stream::{ResponseStream, STREAM_BUFFER_BYTES};
+// The streamed answer's state, for the `stream` fuzz target (`crate::__fuzz`).
+#[cfg(fuzzing)]
+pub(crate) use response_stream::{Ended, Sink, lock};
 pub use streaming::{run_streaming, run_streaming_raw};
 use trace_env::set_trace_env;
 

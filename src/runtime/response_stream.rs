@@ -56,7 +56,7 @@ pub struct ResponseStream {
 
 /// One streamed answer's state, shared by the handler's [`ResponseStream`],
 /// the loop and the panic hook.
-pub(super) struct Sink {
+pub(crate) struct Sink {
     connection: StreamConnection,
     /// The base URL of the Runtime API, as the client has it.
     base: String,
@@ -75,7 +75,7 @@ pub(super) struct Sink {
 }
 
 /// How a stream ended, for the loop to log and judge.
-pub(super) enum Ended {
+pub(crate) enum Ended {
     /// Nothing left: the loop reports the failure to `/error` instead.
     NotStarted,
     /// The Runtime API answered the finished post.
@@ -85,15 +85,22 @@ pub(super) enum Ended {
 }
 
 impl ResponseStream {
-    pub(super) fn new(sink: Arc<Mutex<Sink>>) -> ResponseStream {
+    pub(crate) fn new(sink: Arc<Mutex<Sink>>) -> ResponseStream {
         ResponseStream { sink }
     }
 
     /// Set the `Content-Type` the caller sees (`application/octet-stream`
-    /// unless set). Only before the first byte leaves.
+    /// unless set). Only before the first byte leaves, and only a value
+    /// that can be written as a header: no control characters (CR, LF, NUL
+    /// and the like are refused with `InvalidInput`).
     pub fn set_content_type(&mut self, content_type: &str) -> io::Result<()> {
         let mut sink = self.sink();
         sink.not_started("the content type")?;
+        // It goes into the post's head as it is: a CR or LF would end the
+        // line there and bend the request. (Found by fuzz/stream.)
+        if !content_type.bytes().all(protocol::is_field_value_byte) {
+            return Err(misuse("the content type has control characters"));
+        }
         sink.content_type = content_type.to_string();
         Ok(())
     }
@@ -157,12 +164,12 @@ impl Write for ResponseStream {
 
 /// A panic while the sink was locked leaves it usable: the hook and the loop
 /// decide what to do with a half-sent stream.
-pub(super) fn lock(sink: &Mutex<Sink>) -> MutexGuard<'_, Sink> {
+pub(crate) fn lock(sink: &Mutex<Sink>) -> MutexGuard<'_, Sink> {
     sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Sink {
-    pub(super) fn new(authority: &str, base: &str) -> Sink {
+    pub(crate) fn new(authority: &str, base: &str) -> Sink {
         Sink {
             connection: StreamConnection::new(authority),
             base: base.to_string(),
@@ -178,11 +185,11 @@ impl Sink {
 
     /// Start afresh for the invocation `ctx`; a post left over from the one
     /// before (only after a panic) is dropped with its connection.
-    pub(super) fn begin(&mut self, ctx: &Context) {
+    pub(crate) fn begin(&mut self, ctx: &Context) {
         self.ctx = ctx.clone();
         self.content_type.clear();
         self.content_type.push_str(DEFAULT_CONTENT_TYPE);
-        self.buffer.clear();
+        self.clear_buffer();
         self.post = None;
         self.sent = 0;
         self.broken = None;
@@ -196,6 +203,12 @@ impl Sink {
     /// Body bytes sent so far.
     pub(super) fn sent(&self) -> u64 {
         self.sent
+    }
+
+    /// What the buffer holds room for: the fuzz target checks it stays put.
+    #[cfg(fuzzing)]
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.buffer.capacity()
     }
 
     fn not_started(&self, what: &str) -> io::Result<()> {
@@ -228,8 +241,18 @@ impl Sink {
         let buffer = std::mem::take(&mut self.buffer);
         let sent = self.send(&buffer);
         self.buffer = buffer;
-        self.buffer.clear();
+        self.clear_buffer();
         sent
+    }
+
+    /// Empty the buffer. Only an HTTP prelude grows it past its size (it
+    /// waits there for the first byte); that room is given back here, so a
+    /// large prelude once does not stay allocated for the process's life.
+    fn clear_buffer(&mut self) {
+        self.buffer.clear();
+        if self.buffer.capacity() > STREAM_BUFFER_BYTES {
+            self.buffer = Vec::with_capacity(STREAM_BUFFER_BYTES);
+        }
     }
 
     /// Send one chunk, starting the post first if this is the first.
@@ -286,12 +309,12 @@ impl Sink {
     /// End the stream: on success with what is still buffered and the last
     /// chunk; on failure with the error trailers, if bytes were sent.
     /// Returns how it ended; the kept-alive connection is taken back.
-    pub(super) fn end(&mut self, failure: Option<&Diagnostic>) -> Ended {
+    pub(crate) fn end(&mut self, failure: Option<&Diagnostic>) -> Ended {
         if let Some((_, why)) = &self.broken {
             return Ended::Broken(why.clone());
         }
         if failure.is_some() && self.post.is_none() {
-            self.buffer.clear();
+            self.clear_buffer();
             return Ended::NotStarted;
         }
         // What the handler wrote before it failed still goes out first.
@@ -467,6 +490,61 @@ mod tests {
             lock(&out.sink).end(Some(&diagnostic)),
             Ended::NotStarted
         ));
+    }
+
+    #[test]
+    fn a_content_type_that_cannot_be_a_header_is_refused() {
+        // From fuzz/stream: it went into the post's head as it was.
+        let (sink, mut out) = stream_to(&closed_port());
+        for bad in [
+            "text/plain\r\nX-Injected: 1",
+            "a\nb",
+            "\u{0}",
+            "t\u{1}\u{5}",
+            "x\u{7f}",
+        ] {
+            let refused = out.set_content_type(bad).unwrap_err();
+            assert_eq!(refused.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+        }
+        assert_eq!(lock(&sink).content_type, DEFAULT_CONTENT_TYPE);
+        out.set_content_type("text/plain; charset=\"utf-8\"\t é")
+            .unwrap();
+        assert_eq!(
+            lock(&sink).content_type,
+            "text/plain; charset=\"utf-8\"\t é"
+        );
+    }
+
+    #[test]
+    fn a_prelude_larger_than_the_buffer_does_not_keep_it_large() {
+        // From fuzz/stream: a 20 KiB header value grew the buffer to 32 KiB,
+        // and begin() kept that room for every later invocation.
+        let big = "v".repeat(20_000);
+        let (address, server) = api();
+        let (sink, mut out) = stream_to(&address);
+        out.start_http(200, &[("x-big", &big)], &[]).unwrap();
+        out.write_all(b"body").unwrap();
+        assert_eq!(lock(&sink).buffer.capacity(), STREAM_BUFFER_BYTES);
+        assert!(matches!(lock(&sink).end(None), Ended::Answered(_)));
+        let (sizes, _) = server.join().unwrap();
+        assert_eq!(
+            sizes.len(),
+            2,
+            "the prelude whole, then the body: {sizes:?}"
+        );
+        assert_eq!(sizes[1], 4);
+        // Never sent: a failure before the first byte, then the next begin.
+        let ctx = Context::default();
+        out.start_http(200, &[("x-big", &big)], &[]).unwrap();
+        assert!(matches!(
+            lock(&sink).end(Some(&Diagnostic::new("Boom", "early"))),
+            Ended::NotStarted
+        ));
+        assert_eq!(lock(&sink).buffer.capacity(), STREAM_BUFFER_BYTES);
+        lock(&sink).begin(&ctx);
+        out.start_http(200, &[("x-big", &big)], &[]).unwrap();
+        lock(&sink).begin(&ctx);
+        assert_eq!(lock(&sink).buffer.capacity(), STREAM_BUFFER_BYTES);
     }
 
     #[test]
