@@ -256,9 +256,11 @@ fn one_arena_per_thread(n: usize) {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn one_arena_per_thread(_n: usize) {}
 
-/// The cores glibc counts for its default: those this process may run on.
-/// Not `std::thread::available_parallelism`, which also reads cgroup files
-/// and cost 15 KB of the concurrent example's bytes; glibc does not read them.
+/// The cores glibc's default counts: those this process may run on. Where
+/// glibc counts more (every online CPU), its default is larger still, and
+/// N arenas are enough for N threads either way. Not
+/// `std::thread::available_parallelism`, which also reads cgroup files and
+/// cost 15 KB of the concurrent example's bytes.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn cores() -> usize {
     // glibc's CPU_SETSIZE: 1,024 CPUs.
