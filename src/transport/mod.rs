@@ -28,7 +28,7 @@ use std::vec::Vec;
 pub(crate) mod builtin;
 pub(crate) mod chunked;
 #[cfg(feature = "ureq")]
-mod ureq_agent;
+pub(crate) mod ureq_agent;
 
 /// The transport this build talks through.
 #[cfg(feature = "ureq")]
