@@ -141,17 +141,41 @@ fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &str {
     std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
-/// Read one answer: status line, headers, body.
+/// Read one answer: status line, headers, body. Interim answers (`1xx` but
+/// `101`) are read and dropped, as ureq does: the final one follows them,
+/// and returning an interim one would leave the final one on the
+/// connection, to be read as the answer to the next request.
 pub(crate) fn read_response(reader: &mut impl BufRead) -> io::Result<Response> {
+    loop {
+        let response = read_head(reader)?;
+        if (100..200).contains(&response.status) && response.status != 101 {
+            continue;
+        }
+        let body = read_body(reader, &response)?;
+        return Ok(Response { body, ..response });
+    }
+}
+
+/// `HTTP/1.0` or `HTTP/1.1`, a space, a three-digit code from 100, then a
+/// space and a reason or nothing: the status line as RFC 9112 has it, and
+/// as ureq reads it.
+fn parse_status_line(line: &str) -> Option<u16> {
+    let rest = line
+        .strip_prefix("HTTP/1.1 ")
+        .or_else(|| line.strip_prefix("HTTP/1.0 "))?;
+    let (code, reason) = rest.split_at_checked(3)?;
+    if !code.bytes().all(|b| b.is_ascii_digit()) || !(reason.is_empty() || reason.starts_with(' '))
+    {
+        return None;
+    }
+    code.parse().ok().filter(|code| *code >= 100)
+}
+
+/// A status line and headers, charged against one `MAX_HEAD_BYTES` budget.
+fn read_head(reader: &mut impl BufRead) -> io::Result<Response> {
     let mut budget = MAX_HEAD_BYTES;
     let status_line = read_line(reader, &mut budget)?;
-    // "HTTP/1.1 202 Accepted": the code is the second word.
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse::<u16>().ok())
-        .filter(|_| status_line.starts_with("HTTP/1."))
-        .ok_or_else(|| invalid("malformed status line"))?;
+    let status = parse_status_line(&status_line).ok_or_else(|| invalid("malformed status line"))?;
     let mut response = Response {
         status,
         ..Response::default()
@@ -168,7 +192,6 @@ pub(crate) fn read_response(reader: &mut impl BufRead) -> io::Result<Response> {
             .headers
             .push((name.trim().into(), value.trim().into()));
     }
-    response.body = read_body(reader, &response)?;
     Ok(response)
 }
 
@@ -338,6 +361,32 @@ mod tests {
         let mut reader = &two[..];
         assert_eq!(read_response(&mut reader).unwrap().body, b"ok");
         assert_eq!(read_response(&mut reader).unwrap().status, 500);
+    }
+
+    #[test]
+    fn interim_answers_are_skipped_and_status_lines_are_strict() {
+        // A `100 Continue` then the answer: the answer, and nothing left over
+        // for the next request to read.
+        let two = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let mut reader = &two[..];
+        let r = read_response(&mut reader).unwrap();
+        assert_eq!((r.status, &r.body[..], reader), (200, &b"ok"[..], &b""[..]));
+        assert_eq!(
+            parse(b"HTTP/1.1 101 Switching\r\n\r\n").unwrap().status,
+            101
+        );
+        assert_eq!(parse(b"HTTP/1.0 404\r\n\r\n").unwrap().status, 404);
+        for bad in [
+            &b"HTTP/1.1 10 X\r\n\r\n"[..],
+            b"HTTP/1.1 0200 OK\r\n\r\n",
+            b"HTTP/1.1 +20 OK\r\n\r\n",
+            b"HTTP/1.1 099 OK\r\n\r\n",
+            b"HTTP/1.9 200 OK\r\n\r\n",
+            b"HTTP/1.1  200 OK\r\n\r\n",
+            b"HTTP/1.1 200OK\r\n\r\n",
+        ] {
+            assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]
