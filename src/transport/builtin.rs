@@ -156,6 +156,13 @@ pub(crate) fn read_response(reader: &mut impl BufRead) -> io::Result<Response> {
     }
 }
 
+/// A field value without the spaces and tabs around it (RFC 9110's `OWS`),
+/// and nothing else: `str::trim` would also take Unicode spaces (a value
+/// ending in U+00A0, say) that are part of the value.
+fn trim_ows(value: &str) -> &str {
+    value.trim_matches([' ', '\t'])
+}
+
 /// `HTTP/1.0` or `HTTP/1.1`, a space, a three-digit code from 100, then a
 /// space and a reason or nothing: the status line as RFC 9112 has it, and
 /// as ureq reads it.
@@ -190,7 +197,7 @@ fn read_head(reader: &mut impl BufRead) -> io::Result<Response> {
             .ok_or_else(|| invalid("malformed header"))?;
         response
             .headers
-            .push((name.trim().into(), value.trim().into()));
+            .push((name.trim().into(), trim_ows(value).into()));
     }
     Ok(response)
 }
@@ -387,6 +394,12 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn header_values_lose_only_spaces_and_tabs_around_them() {
+        let r = parse("HTTP/1.1 200 OK\r\nX-A: \t a\u{a0}\u{2003} \r\n\r\n".as_bytes()).unwrap();
+        assert_eq!(r.header("x-a"), Some("a\u{a0}\u{2003}"));
     }
 
     #[test]
