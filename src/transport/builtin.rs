@@ -206,10 +206,7 @@ fn read_body(reader: &mut impl BufRead, response: &Response) -> io::Result<Vec<u
     if response.status == 204 || response.status == 304 || response.status < 200 {
         return Ok(Vec::new());
     }
-    if response
-        .header("Transfer-Encoding")
-        .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"))
-    {
+    if is_chunked(response) {
         return read_chunked(reader);
     }
     let Some(length) = response.header("Content-Length") else {
@@ -237,6 +234,18 @@ fn read_body(reader: &mut impl BufRead, response: &Response) -> io::Result<Vec<u
         return Err(io::ErrorKind::UnexpectedEof.into());
     }
     Ok(body)
+}
+
+/// Whether any `Transfer-Encoding` line names `chunked` among its
+/// comma-separated codings, as ureq reads it; `chunkedjjj` or `notchunked`
+/// is another coding, and the body then runs to the end of the connection.
+fn is_chunked(response: &Response) -> bool {
+    response
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("Transfer-Encoding"))
+        .flat_map(|(_, value)| value.split(','))
+        .any(|coding| trim_ows(coding).eq_ignore_ascii_case("chunked"))
 }
 
 /// `Transfer-Encoding: chunked`: hex size line, data, CRLF, until size 0.
@@ -400,6 +409,21 @@ mod tests {
     fn header_values_lose_only_spaces_and_tabs_around_them() {
         let r = parse("HTTP/1.1 200 OK\r\nX-A: \t a\u{a0}\u{2003} \r\n\r\n".as_bytes()).unwrap();
         assert_eq!(r.header("x-a"), Some("a\u{a0}\u{2003}"));
+    }
+
+    #[test]
+    fn only_the_chunked_coding_itself_means_chunked() {
+        let chunked = |te: &str| {
+            let answer = std::format!("HTTP/1.1 200 OK\r\n{te}\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+            parse(answer.as_bytes()).unwrap().body == b"ok"
+        };
+        assert!(chunked("Transfer-Encoding: chunked"));
+        assert!(chunked("Transfer-Encoding: gzip, Chunked "));
+        assert!(chunked(
+            "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked"
+        ));
+        assert!(!chunked("Transfer-Encoding: chunkedjjj"));
+        assert!(!chunked("Transfer-Encoding: notchunked"));
     }
 
     #[test]
