@@ -267,7 +267,11 @@ fn read_chunked(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
         }
         body.resize(start + size, 0);
         reader.read_exact(&mut body[start..])?;
-        if !read_line(reader, &mut budget)?.is_empty() {
+        // Exactly CRLF: a bare LF here means the size was miscounted (its
+        // data ended in the CR), and the data is not what was meant.
+        let mut crlf = [0; 2];
+        reader.read_exact(&mut crlf)?;
+        if crlf != *b"\r\n" {
             return Err(invalid("chunk without its CRLF"));
         }
     }
@@ -447,6 +451,9 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
+            // Data ending in the CR of a miscounted size, then a bare LF.
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabc\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\n0\r\n\r\n",
         ] {
             assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
