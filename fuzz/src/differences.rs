@@ -114,6 +114,16 @@ pub const KNOWN: &[Known] = &[
         },
     },
     Known {
+        builtin_alone: true,
+        why: "more bytes after a chunked body's end (its last chunk, \
+              trailers and blank line): ureq 3.5 can stop with `BodyStalled` \
+              when the end and the extra bytes sit in its buffer together \
+              (its dechunker consumes without output, and the extra input is \
+              then taken for no progress); the built-in reader returns the \
+              body. The API sends nothing after an answer",
+        shows: |raw| after_chunked_end(raw).is_some_and(|rest| !rest.is_empty()),
+    },
+    Known {
         builtin_alone: false,
         why: "a trailer line that is not UTF-8: the built-in reader reads \
               trailer lines as head lines and refuses, ureq skips them; \
@@ -169,4 +179,25 @@ pub fn trailers(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
     };
     let found = lines.by_ref().any(last_chunk);
     lines.take_while(move |line| found && !line.is_empty())
+}
+
+/// The bytes after the blank line that ends the trailer section after the
+/// first last-chunk line past the head, if there is one.
+pub fn after_chunked_end(raw: &[u8]) -> Option<&[u8]> {
+    let mut at = 0;
+    let mut lines = raw.split(|&b| b == b'\n').map(|line| {
+        let start = at;
+        at += line.len() + 1;
+        (
+            line.strip_suffix(b"\r").unwrap_or(line),
+            start + line.len() + 1,
+        )
+    });
+    lines.by_ref().find(|(line, _)| line.is_empty())?;
+    lines.by_ref().find(|(line, _)| {
+        let size = line.split(|&b| b == b';').next().unwrap_or_default();
+        !size.is_empty() && size.iter().all(|&b| b == b'0')
+    })?;
+    let (_, end) = lines.find(|(line, _)| line.is_empty())?;
+    raw.get(end..)
 }
