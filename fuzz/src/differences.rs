@@ -125,6 +125,23 @@ pub const KNOWN: &[Known] = &[
     },
     Known {
         builtin_alone: false,
+        why: "a chunk extension that is not UTF-8: the built-in reader reads \
+              the size line as text and refuses, ureq skips extensions; both \
+              ignore them, and the API sends none",
+        shows: |raw| {
+            body_lines(raw).any(|line| {
+                let Some(at) = line.iter().position(|&b| b == b';') else {
+                    return false;
+                };
+                let size = line[..at].trim_ascii();
+                !size.is_empty()
+                    && size.iter().all(u8::is_ascii_hexdigit)
+                    && std::str::from_utf8(&line[at..]).is_err()
+            })
+        },
+    },
+    Known {
+        builtin_alone: false,
         why: "a trailer line that is not UTF-8: the built-in reader reads \
               trailer lines as head lines and refuses, ureq skips them; \
               both drop trailers, and the API sends none",
