@@ -199,6 +199,12 @@ fn read_head(reader: &mut impl BufRead) -> io::Result<Response> {
             .headers
             .push((name.trim().into(), trim_ows(value).into()));
     }
+    // RFC 9112 §6.1: framing that HTTP/1.0 does not have is faulty framing.
+    // Decoding chunks here gave one body and ureq (which reads on to the
+    // close) another.
+    if status_line.starts_with("HTTP/1.0") && response.header("Transfer-Encoding").is_some() {
+        return Err(invalid("Transfer-Encoding in an HTTP/1.0 answer"));
+    }
     Ok(response)
 }
 
@@ -451,6 +457,7 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
             // Data ending in the CR of a miscounted size, then a bare LF.
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabc\r\n0\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\n0\r\n\r\n",
