@@ -142,6 +142,23 @@ pub const KNOWN: &[Known] = &[
     },
     Known {
         builtin_alone: false,
+        why: "Transfer-Encoding in an HTTP/1.0 answer: the built-in reader \
+              refuses it as faulty framing (RFC 9112 6.1), ureq ignores the \
+              coding and reads by length or to the close; the API speaks \
+              HTTP/1.1",
+        shows: |raw| {
+            let mut lines = head_lines(raw);
+            lines
+                .next()
+                .is_some_and(|line| line.starts_with(b"HTTP/1.0"))
+                && lines.any(|line| {
+                    let name = line.split(|&b| b == b':').next().unwrap_or_default();
+                    name.trim_ascii().eq_ignore_ascii_case(b"transfer-encoding")
+                })
+        },
+    },
+    Known {
+        builtin_alone: false,
         why: "a trailer line that is not UTF-8: the built-in reader reads \
               trailer lines as head lines and refuses, ureq skips them; \
               both drop trailers, and the API sends none",
