@@ -159,6 +159,13 @@ pub const KNOWN: &[Known] = &[
     },
     Known {
         builtin_alone: false,
+        why: "empty lines before the status line: httparse skips them (RFC \
+              9112 2.2 lets a recipient), the built-in reader refuses the \
+              answer; the API sends none",
+        shows: |raw| raw.starts_with(b"\r\n") || raw.starts_with(b"\n"),
+    },
+    Known {
+        builtin_alone: false,
         why: "a trailer line that is not UTF-8: the built-in reader reads \
               trailer lines as head lines and refuses, ureq skips them; \
               both drop trailers, and the API sends none",
