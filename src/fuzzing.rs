@@ -1,7 +1,8 @@
 //! What the fuzz targets in `fuzz/` reach that is not public: the built-in
-//! client's response reader, the limits it must keep, the HTTP adapter's
-//! two halves, and a streamed answer driven as the streaming loop drives it
-//! ([`Stream`]). Compiled only under `--cfg fuzzing` (cargo-fuzz sets it), and
+//! client's response reader, the limits it must keep, both transports' whole
+//! exchange with a server ([`send_builtin`], and [`send_ureq`] with the
+//! `ureq` feature), the HTTP adapter's two halves, and a streamed answer
+//! driven as the streaming loop drives it ([`Stream`]). Compiled only under `--cfg fuzzing` (cargo-fuzz sets it), and
 //! hidden from the docs: this is not an API, it may change with any commit.
 //!
 //! The public parsers (`protocol::base_url`, `protocol::parse_next`, the
@@ -15,7 +16,7 @@ pub const MAX_HEAD_BYTES: usize = crate::transport::MAX_HEAD_BYTES;
 #[cfg(feature = "std")]
 pub const MAX_BODY_BYTES: usize = crate::transport::MAX_BODY_BYTES;
 
-/// One answer as the built-in client reads it: status, headers, body.
+/// One answer as a transport reads it: status, headers, body.
 #[cfg(feature = "std")]
 pub type Answer = (
     u16,
@@ -27,6 +28,65 @@ pub type Answer = (
 #[cfg(feature = "std")]
 pub fn read_response(reader: &mut impl std::io::BufRead) -> std::io::Result<Answer> {
     crate::transport::builtin::read_response(reader).map(|r| (r.status, r.headers, r.body))
+}
+
+/// One request to the Runtime API, as the runtime sends them: the long poll
+/// for the next event, or an invocation's answer (its id, its body).
+#[cfg(feature = "std")]
+#[derive(Clone, Copy, Debug)]
+pub enum Call<'a> {
+    /// `GET /2018-06-01/runtime/invocation/next`.
+    Next,
+    /// `POST /2018-06-01/runtime/invocation/{id}/response` with `body`.
+    Respond(&'a str, &'a [u8]),
+}
+
+/// `calls` in order through one `T` for `authority` (`host:port`), each
+/// answer as a plain tuple; the connection closes when this returns.
+#[cfg(feature = "std")]
+fn send<T: crate::transport::Transport>(
+    authority: &str,
+    calls: &[Call],
+) -> alloc::vec::Vec<std::io::Result<Answer>> {
+    let mut transport = T::new(authority);
+    calls
+        .iter()
+        .map(|call| {
+            let path;
+            let request = match call {
+                Call::Next => crate::transport::Request {
+                    method: "GET",
+                    path: "/2018-06-01/runtime/invocation/next",
+                    headers: &[],
+                    body: b"",
+                },
+                Call::Respond(id, body) => {
+                    path = alloc::format!("/2018-06-01/runtime/invocation/{id}/response");
+                    crate::transport::Request {
+                        method: "POST",
+                        path: &path,
+                        headers: &[("Content-Type", "application/json")],
+                        body,
+                    }
+                }
+            };
+            transport
+                .send(&request)
+                .map(|r| (r.status, r.headers, r.body))
+        })
+        .collect()
+}
+
+/// `calls` through the built-in transport (`transport::builtin`).
+#[cfg(feature = "std")]
+pub fn send_builtin(authority: &str, calls: &[Call]) -> alloc::vec::Vec<std::io::Result<Answer>> {
+    send::<crate::transport::builtin::Connection>(authority, calls)
+}
+
+/// `calls` through the ureq transport (`transport::ureq_agent`), the default.
+#[cfg(feature = "ureq")]
+pub fn send_ureq(authority: &str, calls: &[Call]) -> alloc::vec::Vec<std::io::Result<Answer>> {
+    send::<crate::transport::ureq_agent::Connection>(authority, calls)
 }
 
 /// The adapter's first half: event bytes to a request, or the

@@ -52,8 +52,17 @@ fuzz_target!(|data: &[u8]| {
     assert!(body.len() <= MAX_BODY_BYTES);
     assert!(body.len() <= consumed);
     let bodiless = status < 200 || status == 204 || status == 304;
-    let chunked = header(&headers, "Transfer-Encoding")
-        .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
+    // Any `Transfer-Encoding` line naming the `chunked` coding, as the reader
+    // decides.
+    let chunked = headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("Transfer-Encoding"))
+        .flat_map(|(_, v)| v.split(','))
+        .any(|coding| {
+            coding
+                .trim_matches([' ', '\t'])
+                .eq_ignore_ascii_case("chunked")
+        });
     if bodiless {
         assert!(body.is_empty());
     } else if !chunked {

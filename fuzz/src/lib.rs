@@ -1,12 +1,16 @@
 //! What the fuzz targets share: a reading of every HTTP answer shape the
 //! event types write (API Gateway v1 and v2, function URLs, ALB), so a
-//! target can parse back what the runtime would send to AWS; and the
-//! Runtime API the `stream` target posts to ([`stream_api`]).
+//! target can parse back what the runtime would send to AWS; the Runtime
+//! API the `stream` target posts to ([`stream_api`]); and the one that
+//! answers the `transports` target with raw bytes ([`raw_api`]), with the
+//! known differences between the two transports ([`differences`]).
 
 use std::collections::BTreeMap;
 
 use miniserde::Deserialize;
 
+pub mod differences;
+pub mod raw_api;
 pub mod stream_api;
 
 /// Any of the four HTTP answers, each field as AWS reads it.

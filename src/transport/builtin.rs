@@ -141,17 +141,48 @@ fn format_usize(mut n: usize, buf: &mut [u8; 20]) -> &str {
     std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
-/// Read one answer: status line, headers, body.
+/// Read one answer: status line, headers, body. Interim answers (`1xx` but
+/// `101`) are read and dropped, as ureq does: the final one follows them,
+/// and returning an interim one would leave the final one on the
+/// connection, to be read as the answer to the next request.
 pub(crate) fn read_response(reader: &mut impl BufRead) -> io::Result<Response> {
+    loop {
+        let response = read_head(reader)?;
+        if (100..200).contains(&response.status) && response.status != 101 {
+            continue;
+        }
+        let body = read_body(reader, &response)?;
+        return Ok(Response { body, ..response });
+    }
+}
+
+/// A field value without the spaces and tabs around it (RFC 9110's `OWS`),
+/// and nothing else: `str::trim` would also take Unicode spaces (a value
+/// ending in U+00A0, say) that are part of the value.
+fn trim_ows(value: &str) -> &str {
+    value.trim_matches([' ', '\t'])
+}
+
+/// `HTTP/1.0` or `HTTP/1.1`, a space, a three-digit code from 100, then a
+/// space and a reason or nothing: the status line as RFC 9112 has it, and
+/// as ureq reads it.
+fn parse_status_line(line: &str) -> Option<u16> {
+    let rest = line
+        .strip_prefix("HTTP/1.1 ")
+        .or_else(|| line.strip_prefix("HTTP/1.0 "))?;
+    let (code, reason) = rest.split_at_checked(3)?;
+    if !code.bytes().all(|b| b.is_ascii_digit()) || !(reason.is_empty() || reason.starts_with(' '))
+    {
+        return None;
+    }
+    code.parse().ok().filter(|code| *code >= 100)
+}
+
+/// A status line and headers, charged against one `MAX_HEAD_BYTES` budget.
+fn read_head(reader: &mut impl BufRead) -> io::Result<Response> {
     let mut budget = MAX_HEAD_BYTES;
     let status_line = read_line(reader, &mut budget)?;
-    // "HTTP/1.1 202 Accepted": the code is the second word.
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse::<u16>().ok())
-        .filter(|_| status_line.starts_with("HTTP/1."))
-        .ok_or_else(|| invalid("malformed status line"))?;
+    let status = parse_status_line(&status_line).ok_or_else(|| invalid("malformed status line"))?;
     let mut response = Response {
         status,
         ..Response::default()
@@ -166,9 +197,14 @@ pub(crate) fn read_response(reader: &mut impl BufRead) -> io::Result<Response> {
             .ok_or_else(|| invalid("malformed header"))?;
         response
             .headers
-            .push((name.trim().into(), value.trim().into()));
+            .push((name.trim().into(), trim_ows(value).into()));
     }
-    response.body = read_body(reader, &response)?;
+    // RFC 9112 §6.1: framing that HTTP/1.0 does not have is faulty framing.
+    // Decoding chunks here gave one body and ureq (which reads on to the
+    // close) another.
+    if status_line.starts_with("HTTP/1.0") && response.header("Transfer-Encoding").is_some() {
+        return Err(invalid("Transfer-Encoding in an HTTP/1.0 answer"));
+    }
     Ok(response)
 }
 
@@ -176,10 +212,7 @@ fn read_body(reader: &mut impl BufRead, response: &Response) -> io::Result<Vec<u
     if response.status == 204 || response.status == 304 || response.status < 200 {
         return Ok(Vec::new());
     }
-    if response
-        .header("Transfer-Encoding")
-        .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"))
-    {
+    if is_chunked(response) {
         return read_chunked(reader);
     }
     let Some(length) = response.header("Content-Length") else {
@@ -209,6 +242,18 @@ fn read_body(reader: &mut impl BufRead, response: &Response) -> io::Result<Vec<u
     Ok(body)
 }
 
+/// Whether any `Transfer-Encoding` line names `chunked` among its
+/// comma-separated codings, as ureq reads it; `chunkedjjj` or `notchunked`
+/// is another coding, and the body then runs to the end of the connection.
+fn is_chunked(response: &Response) -> bool {
+    response
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("Transfer-Encoding"))
+        .flat_map(|(_, value)| value.split(','))
+        .any(|coding| trim_ows(coding).eq_ignore_ascii_case("chunked"))
+}
+
 /// `Transfer-Encoding: chunked`: hex size line, data, CRLF, until size 0.
 fn read_chunked(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
     let mut body = Vec::new();
@@ -228,7 +273,11 @@ fn read_chunked(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
         }
         body.resize(start + size, 0);
         reader.read_exact(&mut body[start..])?;
-        if !read_line(reader, &mut budget)?.is_empty() {
+        // Exactly CRLF: a bare LF here means the size was miscounted (its
+        // data ended in the CR), and the data is not what was meant.
+        let mut crlf = [0; 2];
+        reader.read_exact(&mut crlf)?;
+        if crlf != *b"\r\n" {
             return Err(invalid("chunk without its CRLF"));
         }
     }
@@ -341,6 +390,53 @@ mod tests {
     }
 
     #[test]
+    fn interim_answers_are_skipped_and_status_lines_are_strict() {
+        // A `100 Continue` then the answer: the answer, and nothing left over
+        // for the next request to read.
+        let two = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let mut reader = &two[..];
+        let r = read_response(&mut reader).unwrap();
+        assert_eq!((r.status, &r.body[..], reader), (200, &b"ok"[..], &b""[..]));
+        assert_eq!(
+            parse(b"HTTP/1.1 101 Switching\r\n\r\n").unwrap().status,
+            101
+        );
+        assert_eq!(parse(b"HTTP/1.0 404\r\n\r\n").unwrap().status, 404);
+        for bad in [
+            &b"HTTP/1.1 10 X\r\n\r\n"[..],
+            b"HTTP/1.1 0200 OK\r\n\r\n",
+            b"HTTP/1.1 +20 OK\r\n\r\n",
+            b"HTTP/1.1 099 OK\r\n\r\n",
+            b"HTTP/1.9 200 OK\r\n\r\n",
+            b"HTTP/1.1  200 OK\r\n\r\n",
+            b"HTTP/1.1 200OK\r\n\r\n",
+        ] {
+            assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn header_values_lose_only_spaces_and_tabs_around_them() {
+        let r = parse("HTTP/1.1 200 OK\r\nX-A: \t a\u{a0}\u{2003} \r\n\r\n".as_bytes()).unwrap();
+        assert_eq!(r.header("x-a"), Some("a\u{a0}\u{2003}"));
+    }
+
+    #[test]
+    fn only_the_chunked_coding_itself_means_chunked() {
+        let chunked = |te: &str| {
+            let answer = std::format!("HTTP/1.1 200 OK\r\n{te}\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+            parse(answer.as_bytes()).unwrap().body == b"ok"
+        };
+        assert!(chunked("Transfer-Encoding: chunked"));
+        assert!(chunked("Transfer-Encoding: gzip, Chunked "));
+        assert!(chunked(
+            "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked"
+        ));
+        assert!(!chunked("Transfer-Encoding: chunkedjjj"));
+        assert!(!chunked("Transfer-Encoding: notchunked"));
+    }
+
+    #[test]
     fn a_body_without_length_runs_to_the_end() {
         assert_eq!(
             parse(b"HTTP/1.0 200 OK\r\n\r\nall of it").unwrap().body,
@@ -361,6 +457,10 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+            // Data ending in the CR of a miscounted size, then a bare LF.
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabc\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\n0\r\n\r\n",
         ] {
             assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }

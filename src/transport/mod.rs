@@ -28,7 +28,7 @@ use std::vec::Vec;
 pub(crate) mod builtin;
 pub(crate) mod chunked;
 #[cfg(feature = "ureq")]
-mod ureq_agent;
+pub(crate) mod ureq_agent;
 
 /// The transport this build talks through.
 #[cfg(feature = "ureq")]
@@ -340,6 +340,41 @@ mod tests {
         assert_eq!(seen[1].1.2.len(), 1 << 20);
         assert!(answers[2].is_ok());
         assert!(answers[3].is_err());
+    }
+
+    /// Answers on which the two once differed (the `transports` fuzz target
+    /// found them): an interim answer before the final one, a coding that
+    /// only contains `chunked`, a value ending in a Unicode space, a chunk
+    /// whose size takes in its CR.
+    #[test]
+    fn answers_the_fuzzer_found_read_alike() {
+        const INTERIM: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-Seen: yes\r\nContent-Length: 5\r\n\r\nhello";
+        const NOT_CHUNKED: &[u8] =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunkedjjj\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        const NBSP: &[u8] =
+            "HTTP/1.1 200 OK\r\nX-Seen: yes\u{a0}\r\nContent-Length: 0\r\n\r\n".as_bytes();
+        const MISCOUNTED: &[u8] =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabc\r\n0\r\n\r\n";
+        let close = |answer| Step {
+            answer,
+            close: true,
+        };
+        both(|| vec![keep(INTERIM), keep(SIZED)], &[GET, GET]);
+        let (answers, seen) =
+            scenario::<builtin::Connection>(vec![keep(INTERIM), keep(SIZED)], &[GET, GET]);
+        assert_eq!(outcome(&answers[0]), Ok((200, Some("yes"), &b"hello"[..])));
+        assert_eq!(outcome(&answers[1]), Ok((200, Some("yes"), &b"hello"[..])));
+        assert!(seen.iter().all(|(n, _)| *n == 0));
+        both(|| vec![close(NOT_CHUNKED)], &[GET]);
+        let (answers, _) = scenario::<builtin::Connection>(vec![close(NOT_CHUNKED)], &[GET]);
+        assert_eq!(
+            answers[0].as_ref().unwrap().body,
+            b"5\r\nhello\r\n0\r\n\r\n"
+        );
+        both(|| vec![keep(NBSP)], &[GET]);
+        both(|| vec![close(MISCOUNTED)], &[GET]);
+        let (answers, _) = scenario::<builtin::Connection>(vec![close(MISCOUNTED)], &[GET]);
+        assert!(answers[0].is_err());
     }
 
     #[test]
