@@ -260,8 +260,13 @@ fn read_chunked(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
     loop {
         let mut budget = MAX_HEAD_BYTES;
         let line = read_line(reader, &mut budget)?;
-        let size = line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size, 16).map_err(|_| invalid("malformed chunk size"))?;
+        // Hex digits only, spaces and tabs around them: `trim` would also take
+        // a stray CR, and `from_str_radix` a leading `+`.
+        let size = trim_ows(line.split(';').next().unwrap_or(""));
+        let size = Some(size)
+            .filter(|size| !size.is_empty() && size.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|size| usize::from_str_radix(size, 16).ok())
+            .ok_or_else(|| invalid("malformed chunk size"))?;
         if size == 0 {
             // Trailers, if any, end with a blank line.
             while !read_line(reader, &mut budget)?.is_empty() {}
@@ -458,6 +463,10 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
             b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+            // A chunk size with a stray CR, or a sign (found by fuzz/transports).
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n\r0\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+4\r\nWiki\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\nWiki\r\n0\r\n\r\n",
             // Data ending in the CR of a miscounted size, then a bare LF.
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabc\r\n0\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\n0\r\n\r\n",
