@@ -2,8 +2,9 @@
 //! client's response reader, the limits it must keep, both transports' whole
 //! exchange with a server ([`send_builtin`], and [`send_ureq`] with the
 //! `ureq` feature), the HTTP adapter's two halves, and a streamed answer
-//! driven as the streaming loop drives it ([`Stream`]). Compiled only under `--cfg fuzzing` (cargo-fuzz sets it), and
-//! hidden from the docs: this is not an API, it may change with any commit.
+//! driven as the streaming loop drives it ([`Stream`]). Compiled only under
+//! `--cfg fuzzing` (cargo-fuzz sets it), and hidden from the docs: this is
+//! not an API, it may change with any commit.
 //!
 //! The public parsers (`protocol::base_url`, `protocol::parse_next`, the
 //! event types) need nothing here.
