@@ -77,10 +77,10 @@ use miniserde::{Deserialize, json};
 use tiny_lambda::__fuzz::Stream;
 use tiny_lambda::protocol::{HTTP_INTEGRATION_CONTENT_TYPE, http_prelude};
 use tiny_lambda::runtime::STREAM_BUFFER_BYTES;
-use tiny_lambda_fuzz::base64_decode;
 use tiny_lambda_fuzz::stream_api::{
     Seen, api, is_ctl, is_field_value, is_tchar, next_report, trim,
 };
+use tiny_lambda_fuzz::{Bytes, base64_decode};
 
 const B: usize = STREAM_BUFFER_BYTES;
 const MAX_STREAMS: usize = 4;
@@ -101,27 +101,11 @@ const LOOK_ALIKES: [&[u8]; 4] = [
 // ---------------------------------------------------------------------------
 // The script.
 
-struct Bytes<'a>(&'a [u8]);
-
-impl Bytes<'_> {
-    fn byte(&mut self) -> u8 {
-        let (&b, rest) = self.0.split_first().unwrap_or((&0, &[]));
-        self.0 = rest;
-        b
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from_le_bytes([self.byte(), self.byte()])
-    }
-    fn text(&mut self) -> String {
-        let n = usize::from(self.byte()).min(self.0.len());
-        let (text, rest) = self.0.split_at(n);
-        self.0 = rest;
-        String::from_utf8_lossy(text).into_owned()
-    }
-    fn repeated(&mut self) -> String {
-        let text = self.text();
-        text.repeat(1 + usize::from(self.byte() % 64))
-    }
+/// A text, then how many times it repeats (1 to 64): header values long
+/// enough to outgrow the stream buffer.
+fn repeated(input: &mut Bytes) -> String {
+    let text = input.text();
+    text.repeat(1 + usize::from(input.byte() % 64))
 }
 
 /// `n` bytes of fill `f`, starting at body offset `at`.
@@ -396,10 +380,11 @@ fuzz_target!(|data: &[u8]| {
                 6 => {
                     let status = input.u16();
                     let headers: Vec<(String, String)> = (0..input.byte() % 4)
-                        .map(|_| (input.text(), input.repeated()))
+                        .map(|_| (input.text(), repeated(&mut input)))
                         .collect();
-                    let cookies: Vec<String> =
-                        (0..input.byte() % 3).map(|_| input.repeated()).collect();
+                    let cookies: Vec<String> = (0..input.byte() % 3)
+                        .map(|_| repeated(&mut input))
+                        .collect();
                     let headers: Vec<(&str, &str)> = headers
                         .iter()
                         .map(|(k, v)| (k.as_str(), v.as_str()))

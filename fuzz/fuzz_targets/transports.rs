@@ -37,28 +37,9 @@ use std::io;
 
 use libfuzzer_sys::fuzz_target;
 use tiny_lambda::__fuzz::{Answer, Call, MAX_BODY_BYTES, MAX_HEAD_BYTES, send_builtin, send_ureq};
+use tiny_lambda_fuzz::Bytes;
 use tiny_lambda_fuzz::differences::KNOWN;
 use tiny_lambda_fuzz::raw_api::{Step, api};
-
-struct Bytes<'a>(&'a [u8]);
-
-impl Bytes<'_> {
-    fn byte(&mut self) -> u8 {
-        let (&b, rest) = self.0.split_first().unwrap_or((&0, &[]));
-        self.0 = rest;
-        b
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from_le_bytes([self.byte(), self.byte()])
-    }
-    /// Up to `max` bytes, each mapped into `alphabet`.
-    fn text(&mut self, max: u8, alphabet: &[u8]) -> String {
-        let n = usize::from(self.byte() % max + 1).min(self.0.len().max(1));
-        (0..n)
-            .map(|_| char::from(alphabet[usize::from(self.byte()) % alphabet.len()]))
-            .collect()
-    }
-}
 
 const TCHAR: &[u8] =
     b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -81,11 +62,11 @@ fn well_formed(input: &mut Bytes) -> (Vec<u8>, u16, Vec<u8>) {
     let flags = input.byte();
     let mut head = format!("HTTP/1.1 {status} Fuzz\r\n");
     for _ in 0..flags % 4 {
-        let mut name = input.text(16, TCHAR);
+        let mut name = input.text_in(16, TCHAR);
         if FRAMING.iter().any(|f| f.eq_ignore_ascii_case(&name)) {
             name.insert_str(0, "x-");
         }
-        let value = input.text(32, VCHAR);
+        let value = input.text_in(32, VCHAR);
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     let pad = (usize::from(input.byte()) * 256).min(MAX_HEAD_BYTES - 1024);

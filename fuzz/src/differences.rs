@@ -79,15 +79,9 @@ pub const KNOWN: &[Known] = &[
               ureq's dechunker refuses the size line, the built-in reader \
               ignores extensions; the API sends none",
         shows: |raw| {
-            body_lines(raw).any(|line| {
-                let Some(at) = line.iter().position(|&b| b == b';') else {
-                    return false;
-                };
-                let size = line[..at].trim_ascii();
-                !size.is_empty()
-                    && size.iter().all(u8::is_ascii_hexdigit)
-                    && line[at..].iter().any(|&b| is_ctl(b))
-            })
+            body_lines(raw)
+                .filter_map(chunk_extension)
+                .any(|extension| extension.iter().any(|&b| is_ctl(b)))
         },
     },
     Known {
@@ -129,15 +123,9 @@ pub const KNOWN: &[Known] = &[
               the size line as text and refuses, ureq skips extensions; both \
               ignore them, and the API sends none",
         shows: |raw| {
-            body_lines(raw).any(|line| {
-                let Some(at) = line.iter().position(|&b| b == b';') else {
-                    return false;
-                };
-                let size = line[..at].trim_ascii();
-                !size.is_empty()
-                    && size.iter().all(u8::is_ascii_hexdigit)
-                    && std::str::from_utf8(&line[at..]).is_err()
-            })
+            body_lines(raw)
+                .filter_map(chunk_extension)
+                .any(|extension| std::str::from_utf8(extension).is_err())
         },
     },
     Known {
@@ -189,6 +177,14 @@ pub fn is_ctl(b: u8) -> bool {
 /// A character of a token (RFC 9110 `tchar`).
 pub fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A chunk-size line's extension (from its `;` on), when what comes before
+/// is a size in hex.
+fn chunk_extension(line: &[u8]) -> Option<&[u8]> {
+    let at = line.iter().position(|&b| b == b';')?;
+    let size = line[..at].trim_ascii();
+    (!size.is_empty() && size.iter().all(u8::is_ascii_hexdigit)).then(|| &line[at..])
 }
 
 /// The lines after the first head, without their line ends.

@@ -42,3 +42,37 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(text).ok()
 }
+
+/// A fuzz input read front to back, a byte at a time; past its end every
+/// byte reads as 0, so any input is a whole script.
+pub struct Bytes<'a>(pub &'a [u8]);
+
+impl Bytes<'_> {
+    pub fn byte(&mut self) -> u8 {
+        let (&b, rest) = self.0.split_first().unwrap_or((&0, &[]));
+        self.0 = rest;
+        b
+    }
+
+    pub fn u16(&mut self) -> u16 {
+        u16::from_le_bytes([self.byte(), self.byte()])
+    }
+
+    /// A length byte, then that many bytes as UTF-8 (invalid sequences
+    /// replaced): any text, control characters included.
+    pub fn text(&mut self) -> String {
+        let n = usize::from(self.byte()).min(self.0.len());
+        let (text, rest) = self.0.split_at(n);
+        self.0 = rest;
+        String::from_utf8_lossy(text).into_owned()
+    }
+
+    /// One to `max` bytes, each mapped into `alphabet`: text of a given kind
+    /// (a token, a field value).
+    pub fn text_in(&mut self, max: u8, alphabet: &[u8]) -> String {
+        let n = usize::from(self.byte() % max + 1).min(self.0.len().max(1));
+        (0..n)
+            .map(|_| char::from(alphabet[usize::from(self.byte()) % alphabet.len()]))
+            .collect()
+    }
+}
