@@ -203,13 +203,7 @@ pub fn body_lines(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// extensions) past the head, up to the next blank line: the trailers, if
 /// the body is chunked.
 pub fn trailers(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut lines = raw
-        .split(|&b| b == b'\n')
-        .map(|line| line.strip_suffix(b"\r").unwrap_or(line));
-    lines
-        .by_ref()
-        .take_while(|line| !line.is_empty())
-        .for_each(drop);
+    let mut lines = body_lines(raw);
     let last_chunk = |line: &[u8]| {
         let size = line.split(|&b| b == b';').next().unwrap_or_default();
         !size.is_empty() && size.iter().all(|&b| b == b'0')
