@@ -16,8 +16,7 @@ use super::*;
 pub(super) fn is_streamed(headers: &[(String, String)]) -> bool {
     find_header(headers, "Lambda-Runtime-Function-Response-Mode")
         .is_some_and(|mode| mode.eq_ignore_ascii_case("streaming"))
-        && find_header(headers, "Transfer-Encoding")
-            .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"))
+        && crate::transport::builtin::is_chunked(headers)
 }
 
 /// How the reading of a stream stopped.

@@ -135,8 +135,7 @@ fn read_request(
         headers.push((name.trim().to_owned(), value.trim().to_owned()));
     }
     close |= find_header(&headers, "Connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
-    let chunked = find_header(&headers, "Transfer-Encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let chunked = builtin::is_chunked(&headers);
     let length = match find_header(&headers, "Content-Length") {
         Some(_) if chunked => 0,
         Some(v) => match v.parse::<usize>() {

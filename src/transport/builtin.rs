@@ -212,7 +212,7 @@ fn read_body(reader: &mut impl BufRead, response: &Response) -> io::Result<Vec<u
     if response.status == 204 || response.status == 304 || response.status < 200 {
         return Ok(Vec::new());
     }
-    if is_chunked(response) {
+    if is_chunked(&response.headers) {
         return read_chunked(reader);
     }
     let Some(length) = response.header("Content-Length") else {
@@ -245,9 +245,9 @@ fn read_body(reader: &mut impl BufRead, response: &Response) -> io::Result<Vec<u
 /// Whether any `Transfer-Encoding` line names `chunked` among its
 /// comma-separated codings, as ureq reads it; `chunkedjjj` or `notchunked`
 /// is another coding, and the body then runs to the end of the connection.
-fn is_chunked(response: &Response) -> bool {
-    response
-        .headers
+/// The mock Runtime API reads requests by the same rule.
+pub(crate) fn is_chunked(headers: &[(String, String)]) -> bool {
+    headers
         .iter()
         .filter(|(name, _)| name.eq_ignore_ascii_case("Transfer-Encoding"))
         .flat_map(|(_, value)| value.split(','))
