@@ -131,6 +131,11 @@ impl Diagnostic {
         if let Some(d) = (error as &dyn core::any::Any).downcast_ref::<Diagnostic>() {
             return d.clone();
         }
+        // An AWS call's error reports its AWS error code as the type.
+        #[cfg(feature = "aws")]
+        if let Some(e) = (error as &dyn core::any::Any).downcast_ref::<crate::aws::Error>() {
+            return e.diagnostic();
+        }
         Diagnostic {
             category: "Function",
             error_type: short_type_name(core::any::type_name::<E>()),

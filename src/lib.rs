@@ -142,6 +142,9 @@ pub mod events;
 #[cfg(feature = "http-adapter")]
 pub mod http_adapter;
 
+#[cfg(feature = "aws")]
+pub mod aws;
+
 // The private parsers, for the fuzz targets in `fuzz/` only: cargo-fuzz
 // builds with `--cfg fuzzing`, no other build sees this module.
 #[cfg(fuzzing)]

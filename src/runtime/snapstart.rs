@@ -130,6 +130,9 @@ fn lifecycle(client: &Client, hooks: &mut Hooks) {
     // The kept-alive connection that carried `/restore/next` was opened
     // before the snapshot; after a restore it leads nowhere.
     client.reconnect();
+    // The same holds for the AWS client's connections, and its keys.
+    #[cfg(feature = "aws")]
+    crate::aws::after_restore();
     log::debug!("restored from the snapshot");
 
     set_phase(Phase::Restore(report_restore_error));
