@@ -2,6 +2,8 @@
 //! and collect what it posted and what it logged.
 #![allow(dead_code)] // Each test file uses a different part of the harness.
 
+pub mod moto;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
