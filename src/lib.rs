@@ -42,22 +42,35 @@
 //!   caller while it goes on working, and a failure after the first byte ends
 //!   the stream with Lambda's error trailers. A bootstrap that does not stream
 //!   links none of it.
+//! - **Real functions without an executor.** Most functions call DynamoDB,
+//!   SQS or S3, and the AWS SDK for Rust is async only: its first call
+//!   would bring tokio back, and the bytes and start-up this crate saves
+//!   with it. The `aws` client (feature `aws`) signs and sends those calls
+//!   on the handler's own thread, over the ureq the runtime already links.
 //!
 //! # Non-goals
 //!
 //! - **Async handlers.** Lambda sends a process one invocation at a time, or,
 //!   under Lambda Managed Instances, up to `AWS_LAMBDA_MAX_CONCURRENCY` at
 //!   once, which [`run_concurrent`] serves on as many blocking threads; an
-//!   executor would buy nothing but bytes. If your handler needs async
-//!   clients, use the official `lambda_runtime` crate.
+//!   executor would buy nothing but bytes. The AWS calls most handlers make
+//!   are blocking too (`aws`); if yours needs async clients of its own, use
+//!   the official `lambda_runtime` crate.
 //! - **serde.** miniserde is a fraction of the code. If your types need serde's
 //!   attributes, use [`run_raw`] and parse with serde yourself.
 //! - **The extensions API.** A different protocol, for a different process;
 //!   use `lambda_runtime` or `lambda-extension`.
-//! - **TLS, proxies, redirects, compression.** The Runtime API is plain HTTP on
-//!   the same host; both transports do what that peer needs and nothing more.
-//! - **A general HTTP client for your handler.** Bring your own; the runtime's
-//!   is private on purpose.
+//! - **TLS, proxies, redirects, compression for the Runtime API.** It is plain
+//!   HTTP on the same host; both transports do what that peer needs and
+//!   nothing more. TLS is for AWS calls only: it comes with the `aws`
+//!   feature, and a bootstrap without it compiles and links none.
+//! - **A general HTTP client for your handler.** The `aws` client talks to
+//!   AWS endpoints, signed; for anything else bring your own (ureq is
+//!   already in the default build). The runtime's own client stays private.
+//! - **A generated client per AWS service.** `aws` covers what most
+//!   functions call (DynamoDB, SQS, S3) by hand, and any other service on
+//!   the AWS JSON protocol through one generic call; for the rest of the AWS
+//!   API use the SDK, and its executor.
 //!
 //! # Reading order
 //!
@@ -85,6 +98,9 @@
 //!     API Gateway v1 and v2, function URLs and ALB, answering each source in
 //!     its own shape. Not the Runtime API transport: that is `client` and
 //!     `transport`, how the runtime talks to Lambda.
+//! 11. `aws` (feature `aws`): a blocking client for AWS itself: SigV4 signing
+//!     as a pure function, credentials, retries within the invocation's
+//!     deadline, and DynamoDB, SQS, S3 and any JSON-protocol service.
 //!
 //! # Features
 //!
@@ -102,6 +118,8 @@
 //!   source each, none by default, so a bootstrap pays only for the sources it
 //!   names; `events` turns on all of them. They need `alloc`, not `std`.
 //! - `http-adapter`: the HTTP adapter, with the four HTTP sources.
+//! - `aws`: the AWS client, with rustls for HTTPS. It needs ureq, so it turns
+//!   on the default transport too.
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
