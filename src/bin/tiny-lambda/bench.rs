@@ -45,6 +45,8 @@ smaller (faster, leaner) than X.
 
 Figures:
   init        spawn to first /next, over the cold starts (like Init Duration)
+  first       spawn to the first answer received, over the cold starts: init
+              plus the first invocation, what a cold caller waits for
   warm        event handed to the mock to answer received, in one process
   peak memory VmHWM of the warm process, after the warm phase
   threads     threads of the warm process, after the warm phase
@@ -133,6 +135,7 @@ impl Subject {
 #[derive(Default)]
 struct Measures {
     init: Vec<Duration>,
+    first: Vec<Duration>,
     warm: Vec<Duration>,
     figures: ProcFigures,
     bytes: u64,
@@ -239,7 +242,9 @@ fn cold_phase(
         for k in turn_order(round, subjects.len()) {
             let subject = &subjects[k];
             progress(&format!("cold {round}/{} {}", options.cold, subject.label));
-            measures[k].init.push(cold_start(subject, &options.event)?);
+            let (init, first) = cold_start(subject, &options.event)?;
+            measures[k].init.push(init);
+            measures[k].first.push(first);
         }
     }
     Ok(())
@@ -256,15 +261,19 @@ fn turn_order(round: usize, count: usize) -> Vec<usize> {
     order
 }
 
-/// One fresh process: its init duration, after checking that it answers.
-fn cold_start(subject: &Subject, event: &str) -> Result<Duration, Failure> {
+/// One fresh process: its init duration, and the time to its first answer
+/// (which must be an accepted response).
+fn cold_start(subject: &Subject, event: &str) -> Result<(Duration, Duration), Failure> {
     let api = start_api()?;
     // Queued before the spawn, so the first `/next` is answered at once.
     let id = api.push(Event::new(event));
     let mut process = Process::spawn(bootstrap::command(&subject.path, &api, MEMORY_MB), true)?;
     let first = bootstrap::await_first_next(&api, &mut process, &subject.name(), LIMIT)?;
-    expect_response(&api, &mut process, &id, subject)?;
-    Ok(first.saturating_duration_since(process.started))
+    let answered = expect_response(&api, &mut process, &id, subject)?;
+    Ok((
+        first.saturating_duration_since(process.started),
+        answered.saturating_duration_since(process.started),
+    ))
 }
 
 /// N warm invocations of each bootstrap, all alive at once, taking turns.

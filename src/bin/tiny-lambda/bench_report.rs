@@ -46,8 +46,9 @@ pub(super) fn print_rows(options: &Options, subjects: &[Subject], rows: Vec<Row>
 pub(super) fn rows(measures: &[Measures], callgrind: bool) -> Vec<Row> {
     let mut rows = Vec::new();
     let init: Vec<Summary> = measures.iter().map(|m| Summary::of(&m.init)).collect();
+    let first: Vec<Summary> = measures.iter().map(|m| Summary::of(&m.first)).collect();
     let warm: Vec<Summary> = measures.iter().map(|m| Summary::of(&m.warm)).collect();
-    for (phase, summaries) in [("init", init), ("warm", warm)] {
+    for (phase, summaries) in [("init", init), ("first", first), ("warm", warm)] {
         for (k, part) in Summary::NAMES.iter().enumerate() {
             let values = summaries.iter().map(|s| Some(s.figures()[k])).collect();
             rows.push(row(&format!("{phase} {part}"), "µs", values));
