@@ -424,7 +424,7 @@ fn keys_from_the_container_credentials_endpoint() {
             let _ = stream.write_all(answer.as_bytes());
         }
     });
-    let mut vars = vec![
+    let mut vars = [
         ("AWS_REGION".to_string(), m.region.clone()),
         ("AWS_ENDPOINT_URL".to_string(), m.endpoint.clone()),
         ("AWS_CONTAINER_CREDENTIALS_FULL_URI".to_string(), uri),

@@ -16,7 +16,7 @@
 use std::fmt;
 use std::string::{String, ToString};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use miniserde::{Deserialize, json};
 
@@ -133,6 +133,12 @@ impl Cache {
     /// Threads that find the keys stale wait for one fetch rather than each
     /// making its own.
     pub(crate) fn get(&self) -> Result<Credentials, Error> {
+        self.get_before(None)
+    }
+
+    /// The same, with a fetch cut short at `end` (a call's deadline, less
+    /// its margin) as `DeadlineExceeded`.
+    pub(crate) fn get_before(&self, end: Option<Instant>) -> Result<Credentials, Error> {
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         let (now, restores) = (now_secs(), super::restores());
         match current.as_ref() {
@@ -150,7 +156,7 @@ impl Cache {
         let keys = match source {
             Source::Environment(keys) => keys,
             Source::Container { uri, token } => {
-                let keys = fetch(&uri, &token)?;
+                let keys = fetch(&uri, &token, end)?;
                 log::debug!(
                     "credentials from the container endpoint, key id {}, expiring at {:?}",
                     keys.access_key_id,
@@ -197,8 +203,8 @@ struct EndpointAnswer {
 }
 
 /// One `GET` to the endpoint, tried once more if it fails on the way (the
-/// SDKs retry this endpoint too).
-fn fetch(uri: &str, token: &Token) -> Result<Credentials, Error> {
+/// SDKs retry this endpoint too), never past `end`.
+fn fetch(uri: &str, token: &Token, end: Option<Instant>) -> Result<Credentials, Error> {
     let fail = |message: String| Error::local("credentials", "CredentialsError", message);
     let authorization = match token {
         Token::None => None,
@@ -222,11 +228,26 @@ fn fetch(uri: &str, token: &Token) -> Result<Credentials, Error> {
     if let Some(value) = &authorization {
         headers.push(("authorization", value.as_str()));
     }
+    let out_of_time = |why: &str| {
+        Error::local(
+            "credentials",
+            "DeadlineExceeded",
+            ["the credentials endpoint, cut short by the deadline: ", why].concat(),
+        )
+    };
     let mut attempt = 0;
     let answer = loop {
         attempt += 1;
-        match http::get(uri, &headers, ENDPOINT_TIMEOUT) {
+        let left = end.map(|end| end.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|left| left.is_zero()) {
+            return Err(out_of_time("no time left"));
+        }
+        let timeout = left.map_or(ENDPOINT_TIMEOUT, |left| left.min(ENDPOINT_TIMEOUT));
+        match http::get(uri, &headers, timeout) {
             Ok(answer) if answer.status == 200 => break answer,
+            Err(http::Fault::Timeout(why)) if left.is_some_and(|l| l < ENDPOINT_TIMEOUT) => {
+                return Err(out_of_time(&why));
+            }
             Ok(answer) if answer.status < 500 || attempt == 2 => {
                 return Err(fail(std::format!(
                     "the credentials endpoint answered {}: {}",

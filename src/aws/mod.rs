@@ -7,7 +7,7 @@
 //! HTTPS) on the calling thread, and reads the answers with miniserde.
 //!
 //! ```no_run
-//! use tiny_lambda::aws::{Aws, dynamodb::{Item, Value}};
+//! use tiny_lambda::aws::{Aws, dynamodb::{Expr, Item, Value}};
 //! use tiny_lambda::{Context, Diagnostic, Runtime};
 //!
 //! fn main() {
@@ -16,7 +16,7 @@
 //!     runtime.run(move |id: String, ctx: &Context| -> Result<String, Diagnostic> {
 //!         let mut item = Item::new();
 //!         item.insert("id".into(), Value::S(id.clone()));
-//!         aws.dynamodb(ctx).put_item("table", &item)?;
+//!         aws.dynamodb(ctx).put_item("table", &item, &Expr::new())?;
 //!         Ok(id)
 //!     })
 //! }
@@ -153,6 +153,10 @@ struct Shared {
     region: String,
     /// `AWS_ENDPOINT_URL` and the `AWS_ENDPOINT_URL_*` variables, read once.
     endpoint_urls: Vec<(String, String)>,
+    /// Made by [`Aws::from_env`]: [`Aws::call_json`] may read the endpoint
+    /// variable of a service not read at start from the process environment.
+    /// A client from [`Aws::from_lookup`] reads its lookup only.
+    process_env: bool,
     credentials: credentials::Cache,
     connect_timeout: Duration,
     timeout: Duration,
@@ -199,7 +203,8 @@ impl Aws {
     /// only when no region or no source of credentials is set; no request
     /// is sent until the first call.
     pub fn from_env() -> Result<Aws, Error> {
-        Aws::from_lookup(&|name| std::env::var(name).ok())
+        let aws = Aws::from_lookup(&|name| std::env::var(name).ok())?;
+        Ok(aws.reshape(|s| s.process_env = true))
     }
 
     /// The same, from any lookup of variables (tests, or settings of your own).
@@ -249,6 +254,7 @@ impl Aws {
             shared: Arc::new(Shared {
                 region,
                 endpoint_urls,
+                process_env: false,
                 credentials: credentials::Cache::new(source),
                 connect_timeout: DEFAULT_CONNECT_TIMEOUT,
                 timeout: DEFAULT_TIMEOUT,
@@ -277,6 +283,7 @@ impl Aws {
             Err(arc) => Shared {
                 region: arc.region.clone(),
                 endpoint_urls: arc.endpoint_urls.clone(),
+                process_env: arc.process_env,
                 credentials: credentials::Cache::new(arc.credentials.source()),
                 connect_timeout: arc.connect_timeout,
                 timeout: arc.timeout,
@@ -321,7 +328,10 @@ impl Aws {
     /// the service's API reference), `body` the request as JSON. Returns the
     /// answer's JSON text. `service` is the signing name and endpoint
     /// prefix (`kinesis`, `secretsmanager`); its endpoint variable is
-    /// `AWS_ENDPOINT_URL_` and the name in capitals.
+    /// `AWS_ENDPOINT_URL_` and the name in capitals, read from the process
+    /// environment by a client from [`Aws::from_env`]. A client from
+    /// [`Aws::from_lookup`] reads only what its lookup gave at start:
+    /// `AWS_ENDPOINT_URL` and the DynamoDB, SQS and S3 variables.
     pub fn call_json(
         &self,
         deadline: impl Into<Deadline>,
@@ -335,7 +345,14 @@ impl Aws {
             &service.to_ascii_uppercase().replace('-', "_"),
         ]
         .concat();
-        let endpoint = self.endpoint_for(&variable, service, std::env::var(&variable).ok())?;
+        // The variables read at start first: those are the lookup's.
+        let own = self.endpoint_url(&variable).or_else(|| {
+            self.shared
+                .process_env
+                .then(|| std::env::var(&variable).ok())
+                .flatten()
+        });
+        let endpoint = self.endpoint_for(&variable, service, own)?;
         let content_type = ["application/x-amz-json-", json_version].concat();
         self.json(
             deadline.into(),
@@ -389,13 +406,16 @@ impl Aws {
     /// The endpoint of a service with a variable of its own
     /// (`AWS_ENDPOINT_URL_DYNAMODB`), read when the client was made.
     pub(crate) fn endpoint(&self, variable: &str, prefix: &str) -> Result<Endpoint, Error> {
-        let own = self
-            .shared
+        self.endpoint_for(variable, prefix, self.endpoint_url(variable))
+    }
+
+    /// An endpoint variable's value, as read when the client was made.
+    fn endpoint_url(&self, variable: &str) -> Option<String> {
+        self.shared
             .endpoint_urls
             .iter()
             .find(|(name, _)| name == variable)
-            .map(|(_, url)| url.clone());
-        self.endpoint_for(variable, prefix, own)
+            .map(|(_, url)| url.clone())
     }
 
     fn endpoint_for(
@@ -404,14 +424,10 @@ impl Aws {
         prefix: &str,
         own: Option<String>,
     ) -> Result<Endpoint, Error> {
-        let general = || {
-            self.shared
-                .endpoint_urls
-                .iter()
-                .find(|(name, _)| name == "AWS_ENDPOINT_URL")
-                .map(|(_, url)| url.clone())
-        };
-        match own.filter(|u| !u.is_empty()).or_else(general) {
+        match own
+            .filter(|u| !u.is_empty())
+            .or_else(|| self.endpoint_url("AWS_ENDPOINT_URL"))
+        {
             Some(url) => parse_endpoint_url(&url).ok_or_else(|| {
                 Error::local(
                     prefix,
@@ -485,7 +501,9 @@ impl Aws {
                     bounded_by_deadline = true;
                 }
             }
-            let keys = shared.credentials.get()?;
+            let keys = shared
+                .credentials
+                .get_before(deadline.usable().map(|left| Instant::now() + left))?;
             let request = sigv4::Request {
                 method: call.method,
                 host: &call.endpoint.host,

@@ -21,7 +21,7 @@
 //! # Ok::<(), tiny_lambda::aws::Error>(())
 //! ```
 //!
-//! A failed condition is an [`Error`](super::Error) with the code
+//! A failed condition is an [`Error`] with the code
 //! `ConditionalCheckFailedException`.
 
 use std::string::{String, ToString};
