@@ -506,3 +506,30 @@ fn throttling_past_the_retries_is_502() {
     );
     assert!(dump(m).message_about("throttled-1").is_none());
 }
+
+#[test]
+fn no_key_token_or_signature_reaches_the_log_even_at_trace() {
+    let m = moto();
+    let b = orders(m, &m.role, &[("RUST_LOG", "trace")]);
+    let created = call(
+        &b,
+        v2("POST", "/orders", Some(r#"{"item":"book","qty":1}"#)).request_id("logged-1"),
+    );
+    assert_eq!(created.status, 201);
+    let log = b.stderr();
+    assert!(log.contains("DEBUG"), "RUST_LOG=trace took effect:\n{log}");
+    let token = m.role.session_token.as_deref().unwrap();
+    for secret in [
+        m.role.secret_access_key.as_str(),
+        token,
+        &token[..16],
+        "Signature=",
+    ] {
+        assert!(!log.contains(secret), "{secret:?} is in the log");
+    }
+    // ureq_proto's byte dumps would carry them split over lines.
+    assert!(
+        !log.contains("TRACE\tureq_proto"),
+        "raw request bytes are logged"
+    );
+}
