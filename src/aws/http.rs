@@ -19,6 +19,10 @@ use std::vec::Vec;
 
 use ureq::http;
 
+/// Each connection's buffer each way: one TLS record, and the largest
+/// response head read.
+const BUFFER_BYTES: usize = 16 * 1024;
+
 /// An answer: status, headers (names lower-case), body.
 pub(crate) struct Answer {
     pub status: u16,
@@ -83,6 +87,12 @@ fn new_agent() -> ureq::Agent {
         // AWS closes idle connections after a minute or so; reusing one
         // that old would only cost a failed attempt.
         .max_idle_age(Duration::from_secs(50))
+        // ureq zero-fills 128 KiB each way for every new connection, byte
+        // by byte at opt-level "z": 1.57 M instructions, more than a TLS
+        // handshake's set-up (size-report/tls-candidates). A head fits in
+        // 16 KiB and a body streams through it.
+        .input_buffer_size(BUFFER_BYTES)
+        .output_buffer_size(BUFFER_BYTES)
         .build();
     ureq::Agent::new_with_config(config)
 }

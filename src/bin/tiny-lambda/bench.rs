@@ -52,6 +52,8 @@ Figures:
   threads     threads of the warm process, after the warm phase
   bytes       the binary's size; zipped: as bootstrap.zip (deflate)
   instructions (--callgrind) executed from process start to the first /next
+  instructions to first answer (--callgrind) the same, to the second /next,
+              after answering one event: init plus the first invocation
 Times are in microseconds: min, p50, p90, p99 (nearest rank), max, and the
 sample standard deviation.
 
@@ -141,6 +143,7 @@ struct Measures {
     bytes: u64,
     zipped: u64,
     instructions: Option<u64>,
+    instructions_first: Option<u64>,
 }
 
 /// One long-lived process for the warm phase, with its own mock.
@@ -208,7 +211,8 @@ fn measure(options: &Options, subjects: &[Subject]) -> Result<Vec<Measures>, Fai
         measure.zipped = zip_bootstrap(&binary)?.len() as u64;
         if options.callgrind {
             progress(&format!("callgrind {}", subject.label));
-            measure.instructions = Some(count_instructions(subject)?);
+            measure.instructions = Some(count_instructions(subject, None)?);
+            measure.instructions_first = Some(count_instructions(subject, Some(&options.event))?);
         }
     }
     Ok(measures)
@@ -359,10 +363,12 @@ pub(crate) fn start_api() -> Result<MockApi, Failure> {
 }
 
 /// Counts the instructions from process start to the first `/next` with
-/// callgrind. The process is stopped there with SIGTERM; valgrind still
-/// writes its counts on a fatal signal.
-fn count_instructions(subject: &Subject) -> Result<u64, Failure> {
+/// callgrind, or, given an event, to the second: the first answer included.
+/// The process is stopped there with SIGTERM; valgrind still writes its
+/// counts on a fatal signal.
+fn count_instructions(subject: &Subject, event: Option<&str>) -> Result<u64, Failure> {
     let api = start_api()?;
+    let id = event.map(|event| api.push(Event::new(event)));
     let out = std::env::temp_dir().join(format!(
         "tiny-lambda-{}-{}.callgrind",
         std::process::id(),
@@ -377,6 +383,15 @@ fn count_instructions(subject: &Subject) -> Result<u64, Failure> {
     let mut process = Process::spawn(command, true)
         .map_err(|e| Failure::Internal(format!("{e} (is valgrind installed?)")))?;
     bootstrap::await_first_next(&api, &mut process, &subject.name(), CALLGRIND_LIMIT)?;
+    if let Some(id) = id {
+        bootstrap::await_outcome(&api, &mut process, &id, &subject.name(), CALLGRIND_LIMIT)?;
+        if !api.wait_next_calls(2, CALLGRIND_LIMIT) {
+            return Err(Failure::Internal(format!(
+                "{} never asked for a second event",
+                subject.name()
+            )));
+        }
+    }
     let pid = process.id().to_string();
     Command::new("kill")
         .args(["-TERM", &pid])

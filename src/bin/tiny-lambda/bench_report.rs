@@ -72,6 +72,11 @@ pub(super) fn rows(measures: &[Measures], callgrind: bool) -> Vec<Row> {
             .map(|m| m.instructions.map(|i| i as f64))
             .collect();
         rows.push(row("instructions", "", values));
+        let values = measures
+            .iter()
+            .map(|m| m.instructions_first.map(|i| i as f64))
+            .collect();
+        rows.push(row("instr. to 1st answer", "", values));
     }
     rows
 }
