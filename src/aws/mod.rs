@@ -67,13 +67,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
+use miniserde::json::{self, Object, Value as Json};
+
 use crate::context::Context;
 
-mod credentials;
-mod error;
+// `pub(crate)` for the `aws` fuzz target's reach (`crate::__fuzz`).
+pub(crate) mod credentials;
+pub(crate) mod error;
 mod http;
 mod sigv4;
-mod time;
+pub(crate) mod time;
 
 pub mod dynamodb;
 pub mod s3;
@@ -183,6 +186,17 @@ pub(crate) struct Call<'a> {
     /// Time the service may hold the answer back on purpose (SQS's long
     /// poll), added to each attempt's timeout.
     pub wait: Duration,
+}
+
+/// A service on the AWS JSON protocol, as [`Aws::json_object`] calls it.
+pub(crate) struct JsonService {
+    /// The signing name and endpoint prefix.
+    pub name: &'static str,
+    /// Its own endpoint variable.
+    pub variable: &'static str,
+    /// What `X-Amz-Target` starts with: `DynamoDB_20120810.`.
+    pub target_prefix: &'static str,
+    pub content_type: &'static str,
 }
 
 /// A resolved endpoint.
@@ -401,6 +415,41 @@ impl Aws {
                 ["the answer to ", target, " is not UTF-8"].concat(),
             )
         })
+    }
+
+    /// One operation of a service on the AWS JSON protocol: `body` out, the
+    /// answer's JSON object back (an empty answer is an empty object).
+    pub(crate) fn json_object(
+        &self,
+        deadline: Deadline,
+        service: &JsonService,
+        operation: &str,
+        body: Object,
+        wait: Duration,
+    ) -> Result<Object, Error> {
+        let endpoint = self.endpoint(service.variable, service.name)?;
+        let target = [service.target_prefix, operation].concat();
+        let text = json::to_string(&Json::Object(body));
+        let answer = self.json(
+            deadline,
+            service.name,
+            &endpoint,
+            &target,
+            service.content_type,
+            &text,
+            wait,
+        )?;
+        if answer.trim().is_empty() {
+            return Ok(Object::new());
+        }
+        match json::from_str::<Json>(&answer) {
+            Ok(Json::Object(object)) => Ok(object),
+            _ => Err(Error::local(
+                service.name,
+                "MalformedResponse",
+                [operation, ": the answer is not a JSON object"].concat(),
+            )),
+        }
     }
 
     /// The endpoint of a service with a variable of its own

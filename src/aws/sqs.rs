@@ -19,12 +19,16 @@ use std::string::{String, ToString};
 use std::time::Duration;
 use std::vec::Vec;
 
-use miniserde::json::{self, Array, Number, Object, Value as Json};
+use miniserde::json::{Array, Number, Object, Value as Json};
 
-use super::{Aws, Deadline, Error};
+use super::{Aws, Deadline, Error, JsonService};
 
-const SERVICE: &str = "sqs";
-const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+const SERVICE: JsonService = JsonService {
+    name: "sqs",
+    variable: "AWS_ENDPOINT_URL_SQS",
+    target_prefix: "AmazonSQS.",
+    content_type: "application/x-amz-json-1.0",
+};
 
 /// A message to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,26 +212,8 @@ impl<'a> Sqs<'a> {
     }
 
     fn call(&self, operation: &str, body: Object, wait: Duration) -> Result<Object, Error> {
-        let endpoint = self.aws.endpoint("AWS_ENDPOINT_URL_SQS", SERVICE)?;
-        let target = ["AmazonSQS.", operation].concat();
-        let text = json::to_string(&Json::Object(body));
-        let answer = self.aws.json(
-            self.deadline,
-            SERVICE,
-            &endpoint,
-            &target,
-            CONTENT_TYPE,
-            &text,
-            wait,
-        )?;
-        // An empty answer is an empty object (DeleteMessage's is `{}` or nothing).
-        if answer.trim().is_empty() {
-            return Ok(Object::new());
-        }
-        match json::from_str::<Json>(&answer) {
-            Ok(Json::Object(object)) => Ok(object),
-            _ => Err(malformed(operation, "the answer is not a JSON object")),
-        }
+        self.aws
+            .json_object(self.deadline, &SERVICE, operation, body, wait)
     }
 }
 
@@ -275,5 +261,9 @@ fn index_of(entry: &Object, count: usize) -> Result<usize, Error> {
 }
 
 fn malformed(what: &str, why: &str) -> Error {
-    Error::local(SERVICE, "MalformedResponse", [what, ": ", why].concat())
+    Error::local(
+        SERVICE.name,
+        "MalformedResponse",
+        [what, ": ", why].concat(),
+    )
 }

@@ -28,16 +28,20 @@ use std::string::{String, ToString};
 use std::time::Duration;
 use std::vec::Vec;
 
-use miniserde::json::{self, Number, Object, Value as Json};
+use miniserde::json::{Number, Object, Value as Json};
 
-use super::{Aws, Deadline, Endpoint, Error};
+use super::{Aws, Deadline, Error, JsonService};
 
 mod value;
 
 pub use value::{Item, Value, item_from_json, item_to_json};
 
-const SERVICE: &str = "dynamodb";
-const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+const SERVICE: JsonService = JsonService {
+    name: "dynamodb",
+    variable: "AWS_ENDPOINT_URL_DYNAMODB",
+    target_prefix: "DynamoDB_20120810.",
+    content_type: "application/x-amz-json-1.0",
+};
 
 /// Placeholders and a condition for one request: `ConditionExpression` for
 /// a put, update or delete, `FilterExpression` for a query;
@@ -285,24 +289,9 @@ impl<'a> DynamoDb<'a> {
         })
     }
 
-    /// One operation: the body out, the answer's JSON object back.
     fn call(&self, operation: &str, body: Object) -> Result<Object, Error> {
-        let endpoint: Endpoint = self.aws.endpoint("AWS_ENDPOINT_URL_DYNAMODB", SERVICE)?;
-        let target = ["DynamoDB_20120810.", operation].concat();
-        let text = json::to_string(&Json::Object(body));
-        let answer = self.aws.json(
-            self.deadline,
-            SERVICE,
-            &endpoint,
-            &target,
-            CONTENT_TYPE,
-            &text,
-            Duration::ZERO,
-        )?;
-        match json::from_str::<Json>(&answer) {
-            Ok(Json::Object(object)) => Ok(object),
-            _ => Err(malformed(operation, "the answer is not a JSON object")),
-        }
+        self.aws
+            .json_object(self.deadline, &SERVICE, operation, body, Duration::ZERO)
     }
 
     fn optional_item(&self, answer: &Object, field: &str) -> Result<Option<Item>, Error> {
@@ -322,12 +311,17 @@ fn table_body(table: &str) -> Object {
 }
 
 fn malformed(what: &str, why: &str) -> Error {
-    Error::local(SERVICE, "MalformedResponse", [what, ": ", why].concat())
+    Error::local(
+        SERVICE.name,
+        "MalformedResponse",
+        [what, ": ", why].concat(),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use miniserde::json;
 
     #[test]
     fn expressions_become_the_request_fields() {
