@@ -58,13 +58,15 @@ pub(crate) fn install() {
             &mut builder
         }
     };
-    // At TRACE, ureq_proto prints every request's bytes: with the aws
-    // feature those carry the session token and the signature, which must
-    // reach no log at any level, whatever RUST_LOG asks for.
-    #[cfg(feature = "aws")]
-    builder.filter_module("ureq_proto", log::LevelFilter::Debug);
     let json = var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     builder.format(move |out, record| {
+        // At TRACE, ureq_proto prints every request's bytes: with the aws
+        // feature those carry the session token and the signature, which
+        // must reach no log, whatever RUST_LOG asks for.
+        #[cfg(feature = "aws")]
+        if record.level() == log::Level::Trace && record.target().starts_with("ureq_proto") {
+            return Ok(());
+        }
         let line = crate::runtime::with_request_id(|request_id| {
             format_line(json, SystemTime::now(), record, request_id)
         });

@@ -526,4 +526,13 @@ fn no_key_token_or_signature_reaches_the_log_even_at_trace() {
         !log.contains("TRACE\tureq_proto"),
         "raw request bytes are logged"
     );
+    // And hiding those never raises a level Lambda's log level lowered.
+    let b = orders(m, &m.role, &[("AWS_LAMBDA_LOG_LEVEL", "WARN")]);
+    let created = call(
+        &b,
+        v2("POST", "/orders", Some(r#"{"item":"book","qty":1}"#)).request_id("logged-2"),
+    );
+    assert_eq!(created.status, 201);
+    let log = b.stderr();
+    assert!(!log.contains("DEBUG") && !log.contains("INFO"), "{log}");
 }

@@ -86,9 +86,13 @@ impl Error {
             .or_else(|| text_request_id(&text));
         Error {
             service: service.to_string(),
+            // A code that decorations leave empty (`ns#`) names nothing.
             code: code
-                .map(|c| short_code(&c).to_string())
-                .unwrap_or_else(|| status_code_name(status).to_string()),
+                .as_deref()
+                .map(short_code)
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| status_code_name(status))
+                .to_string(),
             message: message.unwrap_or_default(),
             status,
             request_id,
@@ -261,6 +265,9 @@ mod tests {
         assert_eq!(e.request_id.as_deref(), Some("S3RID"));
         let head = answer(404, &[], "");
         assert_eq!(head.code, "NotFound");
+        // Found by the aws fuzz target: a header that is all decoration.
+        let empty = answer(400, &[("x-amzn-errortype", "com.amazonaws#")], "");
+        assert_eq!(empty.code, "BadRequest");
         let garbage = answer(503, &[], "{not json");
         assert_eq!(garbage.code, "ServiceUnavailable");
         assert!(garbage.is_retryable());
