@@ -2,7 +2,9 @@
 //! client's response reader, the limits it must keep, both transports' whole
 //! exchange with a server ([`send_builtin`], and [`send_ureq`] with the
 //! `ureq` feature), the HTTP adapter's two halves, and a streamed answer
-//! driven as the streaming loop drives it ([`Stream`]). Compiled only under
+//! driven as the streaming loop drives it ([`Stream`]), and, with the `aws`
+//! feature, how the AWS client reads what services and the credentials
+//! endpoint answer ([`aws_error`], [`aws_credentials`], [`aws_time`]). Compiled only under
 //! `--cfg fuzzing` (cargo-fuzz sets it), and hidden from the docs: this is
 //! not an API, it may change with any commit.
 //!
@@ -164,4 +166,35 @@ impl Stream {
             crate::runtime::Ended::Broken(why) => Err(why),
         }
     }
+}
+
+/// `aws::Error::from_answer`: an error answer (status 300 and above, headers
+/// with lower-case names, body) read into the client's error.
+#[cfg(feature = "aws")]
+pub fn aws_error(
+    status: u16,
+    headers: &[(alloc::string::String, alloc::string::String)],
+    body: &[u8],
+) -> crate::aws::Error {
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    crate::aws::error::Error::from_answer("fuzz", status, &header, body)
+}
+
+/// The container credentials endpoint's answer, read as the cache reads it.
+#[cfg(feature = "aws")]
+pub fn aws_credentials(body: &[u8]) -> Result<crate::aws::Credentials, alloc::string::String> {
+    crate::aws::credentials::parse_endpoint_answer(body)
+}
+
+/// `Expiration`'s time (seconds since the epoch), and the two forms
+/// a signature writes a time in.
+#[cfg(feature = "aws")]
+pub fn aws_time(text: &str) -> Option<(u64, (alloc::string::String, alloc::string::String))> {
+    let secs = crate::aws::time::parse_rfc3339_utc(text)?;
+    Some((secs, crate::aws::time::amz_date(secs)))
 }
