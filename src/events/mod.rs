@@ -60,14 +60,22 @@
 //! - **Open-ended data is a [`Value`](miniserde::json::Value)**: authorizer
 //!   contexts, EventBridge details you do not type yourself.
 
-use alloc::borrow::Cow;
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use miniserde::ser::{Fragment, Map};
 use miniserde::{Deserialize, Serialize};
+// The writer of the HTTP answers, which only those three sources have.
+#[cfg(any(
+    feature = "events-apigw",
+    feature = "events-alb",
+    feature = "events-lambda-url"
+))]
+use {
+    alloc::borrow::Cow,
+    alloc::boxed::Box,
+    miniserde::ser::{Fragment, Map},
+};
 
 #[cfg(feature = "events-alb")]
 pub mod alb;
@@ -214,6 +222,11 @@ pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> String {
 /// miniserde's derive writes an `Option`'s `None` as `null`; the response
 /// types that go back to AWS use this instead, so AWS sees a field either
 /// with a value or not at all.
+#[cfg(any(
+    feature = "events-apigw",
+    feature = "events-alb",
+    feature = "events-lambda-url"
+))]
 pub(crate) fn write_object<'a, const N: usize>(
     fields: [(&'static str, Option<&'a dyn Serialize>); N],
 ) -> Fragment<'a> {
@@ -221,15 +234,30 @@ pub(crate) fn write_object<'a, const N: usize>(
 }
 
 /// An `Option` field for [`write_object`]: present when `Some`.
+#[cfg(any(
+    feature = "events-apigw",
+    feature = "events-alb",
+    feature = "events-lambda-url"
+))]
 pub(crate) fn optional<T: Serialize>(value: &Option<T>) -> Option<&dyn Serialize> {
     value.as_ref().map(|v| v as &dyn Serialize)
 }
 
+#[cfg(any(
+    feature = "events-apigw",
+    feature = "events-alb",
+    feature = "events-lambda-url"
+))]
 struct Fields<'a, const N: usize> {
     fields: [(&'static str, Option<&'a dyn Serialize>); N],
     next: usize,
 }
 
+#[cfg(any(
+    feature = "events-apigw",
+    feature = "events-alb",
+    feature = "events-lambda-url"
+))]
 impl<const N: usize> Map for Fields<'_, N> {
     fn next(&mut self) -> Option<(Cow<'_, str>, &dyn Serialize)> {
         while let Some(&(name, value)) = self.fields.get(self.next) {
