@@ -111,7 +111,9 @@
 //!   built-in client. `default-features = false, features = ["std",
 //!   "env_logger"]` is the smallest tier, with no ureq compiled or linked.
 //! - `env_logger` (default): install env_logger at start.
-//! - `emulator`: the mock Runtime API. `cli`: the `tiny-lambda` command.
+//! - `emulator`: the mock Runtime API. `cli`: the `tiny-lambda` command
+//!   (`new`, `invoke`, `bench`, `package`); it needs Rust 1.89 (zip), the
+//!   rest of the crate 1.85.
 //! - `events-apigw`, `events-alb`, `events-lambda-url`, `events-sqs`,
 //!   `events-sns`, `events-s3`, `events-eventbridge` (scheduled events too),
 //!   `events-dynamodb`, `events-kinesis`, `events-cloudwatch-logs`: one event
@@ -121,6 +123,8 @@
 //! - `aws`: the AWS client, with rustls for HTTPS. It needs ureq, so it turns
 //!   on the default transport too.
 #![no_std]
+// On docs.rs (`--cfg docsrs`, nightly): each item shows the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 
