@@ -1,6 +1,7 @@
-//! The `tiny-lambda` command: runs a Lambda bootstrap locally against the
-//! mock Runtime API (`invoke`), measures one against others (`bench`), and
-//! packs one for upload (`package`).
+//! The `tiny-lambda` command: starts a function project (`new`), runs a
+//! Lambda bootstrap locally against the mock Runtime API (`invoke`),
+//! measures one against others (`bench`), and packs one for upload
+//! (`package`).
 //!
 //! This file owns the verb dispatch, the top-level help and the exit codes;
 //! each verb lives in its own module.
@@ -9,6 +10,7 @@ mod bench;
 mod bench_concurrent;
 mod bootstrap;
 mod invoke;
+mod new;
 mod package;
 mod stats;
 mod stream_view;
@@ -19,11 +21,12 @@ use lexopt::ValueExt;
 use std::process::ExitCode;
 
 const HELP: &str = "\
-tiny-lambda: run, measure and package AWS Lambda bootstraps locally
+tiny-lambda: start, run, measure and package AWS Lambda bootstraps locally
 
 Usage: tiny-lambda <COMMAND> [OPTIONS]
 
 Commands:
+  new      Write a new function project from a template (HTTP, SQS, streaming, AWS)
   invoke   Run a bootstrap against a mock Runtime API and print its answers
   bench    Measure cold starts, warm round trips, memory and size
   package  Write target/lambda/NAME/bootstrap.zip, ready for upload
@@ -104,11 +107,12 @@ fn run() -> Result<(), Failure> {
         Some(other) => return Err(other.unexpected().into()),
         None => {
             return Err(Failure::Usage(
-                "a command is needed: invoke, bench or package".to_owned(),
+                "a command is needed: new, invoke, bench or package".to_owned(),
             ));
         }
     };
     match verb.as_str() {
+        "new" => new::run(&mut args),
         "invoke" => invoke::run(&mut args),
         "bench" => bench::run(&mut args),
         "package" => package::run(&mut args),
