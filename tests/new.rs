@@ -84,9 +84,25 @@ fn writes_every_file_of_each_template() {
 }
 
 #[test]
-fn depends_on_this_version_from_crates_io_without_path() {
+fn depends_on_the_checkout_it_was_built_from_by_default() {
+    let dir = scratch("own_checkout");
+    let out = tiny_lambda(&dir, &["new", "hello"]);
+    assert!(out.status.success());
+    let manifest = fs::read_to_string(dir.join("hello/Cargo.toml")).unwrap();
+    let checkout = fs::canonicalize(env!("CARGO_MANIFEST_DIR")).unwrap();
+    assert!(
+        manifest.contains(&format!(
+            "tiny-lambda = {{ path = \"{}\" }}",
+            checkout.display()
+        )),
+        "{manifest}"
+    );
+}
+
+#[test]
+fn depends_on_this_version_from_crates_io_when_asked() {
     let dir = scratch("crates_io");
-    let out = tiny_lambda(&dir, &["new", "hello", "--sqs"]);
+    let out = tiny_lambda(&dir, &["new", "hello", "--sqs", "--crates-io"]);
     assert!(out.status.success());
     let manifest = fs::read_to_string(dir.join("hello/Cargo.toml")).unwrap();
     let version = env!("CARGO_PKG_VERSION");

@@ -22,7 +22,7 @@ use lexopt::Arg;
 use crate::Failure;
 
 const HELP: &str = "\
-Usage: tiny-lambda new NAME [--http | --sqs | --stream | --aws] [--path DIR]
+Usage: tiny-lambda new NAME [--http | --sqs | --stream | --aws] [--path DIR | --crates-io]
 
 Writes a new Lambda function project in the directory NAME, whose last
 component names the package: Cargo.toml (tiny-lambda, the size profile, a
@@ -38,11 +38,15 @@ Templates (one at most; without one, a handler of JSON in, JSON out):
   --stream    A streamed answer (InvokeWithResponseStream)
   --aws       Stores each event in DynamoDB with the blocking AWS client
 
+Where the project's tiny-lambda comes from:
+  (default)    The checkout this command was built from, if it was built
+               from one that is still there (a path dependency), else this
+               version from crates.io
+  --path DIR   The tiny-lambda source at DIR (a path dependency)
+  --crates-io  This command's version from crates.io
+
 Options:
-  --path DIR  Depend on the tiny-lambda source at DIR (a path dependency)
-              instead of this version from crates.io: for working on
-              tiny-lambda itself, and for its CI
-  -h, --help  Print this help
+  -h, --help   Print this help
 
 Then: cd NAME && cargo test
 
@@ -171,6 +175,9 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
     let shown = options.dir.display();
     let template = options.kind.flag().unwrap_or("json");
     println!("Created {name} ({template} template) in {shown}:");
+    if let Source::Path(path) = &options.source {
+        println!("  (tiny-lambda from {path}; --crates-io for the published crate)");
+    }
     for (path, _) in &files {
         println!("  {path}");
     }
@@ -183,10 +190,12 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
     let mut dir = None;
     let mut kind = None;
     let mut path = None;
+    let mut crates_io = false;
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Long("help") | Arg::Short('h') => return Ok(None),
             Arg::Long("path") => path = Some(PathBuf::from(args.value()?)),
+            Arg::Long("crates-io") => crates_io = true,
             Arg::Long(flag) if Kind::from_flag(flag).is_some() => {
                 if kind.is_some() {
                     return Err(Failure::Usage(
@@ -204,15 +213,33 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
             "new needs a NAME: tiny-lambda new NAME [--http | --sqs | --stream | --aws]".to_owned(),
         ));
     };
-    let source = match path {
-        None => Source::CratesIo,
-        Some(path) => Source::Path(checkout(&path)?),
+    let source = match (path, crates_io) {
+        (Some(_), true) => {
+            return Err(Failure::Usage(
+                "give --path DIR or --crates-io, not both".to_owned(),
+            ));
+        }
+        (Some(path), false) => Source::Path(checkout(&path)?),
+        (None, true) => Source::CratesIo,
+        (None, false) => own_checkout().map_or(Source::CratesIo, Source::Path),
     };
     Ok(Some(Options {
         dir,
         kind: kind.unwrap_or(Kind::Json),
         source,
     }))
+}
+
+/// The checkout this command was built from, if it was built from one (not
+/// from a crate cargo downloaded) and it is still there: until tiny-lambda
+/// is on crates.io, the only source a new project can build against.
+fn own_checkout() -> Option<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let downloaded = dir.components().any(|c| c.as_os_str() == "registry");
+    if downloaded {
+        return None;
+    }
+    checkout(dir).ok()
 }
 
 /// The absolute path of a tiny-lambda source directory, as TOML can hold it.
