@@ -2,12 +2,12 @@
 //! before the next event, so the caller does not wait for it. Here the hook
 //! counts invocations (as a metrics flush would) and sleeps `HOOK_DELAY_MS`
 //! to stand in for slow work; each answer reports how many hooks ran before it.
-use std::cell::Cell;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use miniserde::Serialize;
 use miniserde::json::Value;
-use tiny_lambda::{Context, Diagnostic, Runtime};
+use tiny_lambda::{Context, Diagnostic, Handler, Runtime};
 
 #[derive(Serialize)]
 struct Response {
@@ -19,21 +19,17 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let hooks_run = Rc::new(Cell::new(0_u64));
-    let counter = Rc::clone(&hooks_run);
+    let hooks_run = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&hooks_run);
     Runtime::from_env()
         .after_response(move |ctx: &Context| {
             std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-            counter.set(counter.get() + 1);
-            log::info!(
-                "after response {}: {} hooks run",
-                ctx.request_id,
-                counter.get()
-            );
+            let run = counter.fetch_add(1, Ordering::Relaxed) + 1;
+            log::info!("after response {}: {} hooks run", ctx.request_id, run);
         })
-        .run(move |_event: Value, _ctx: &Context| {
+        .serve(Handler::json(move |_event: Value, _ctx: &Context| {
             Ok::<_, Diagnostic>(Response {
-                hooks_run: hooks_run.get(),
+                hooks_run: hooks_run.load(Ordering::Relaxed),
             })
-        })
+        }))
 }

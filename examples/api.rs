@@ -111,7 +111,7 @@ fn main() {
             next_id: 0,
         })
     });
-    tiny_lambda::http_adapter::serve(runtime, move |req: Request, _ctx: &Context| {
-        Ok::<_, tiny_lambda::Diagnostic>(orders.handle(&req))
-    })
+    runtime.serve(tiny_lambda::http_adapter::handler(
+        move |req: Request, _ctx: &Context| Ok::<_, tiny_lambda::Diagnostic>(orders.handle(&req)),
+    ))
 }

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use miniserde::{Deserialize, Serialize};
-use tiny_lambda::{Context, Diagnostic, Runtime};
+use tiny_lambda::{Context, Diagnostic, Handler, Runtime};
 
 #[derive(Deserialize)]
 struct Request {
@@ -32,23 +32,25 @@ fn thread_name() -> String {
 
 fn main() {
     Runtime::from_env()
-        .after_response_concurrent(|ctx: &Context| {
+        .after_response(|ctx: &Context| {
             log::debug!("answered {} on {}", ctx.request_id, thread_name());
         })
-        .run_concurrent(|request: Request, ctx: &Context| {
-            let trace_variable = std::env::var("_X_AMZN_TRACE_ID");
-            log::debug!(
-                "handling {} on {} (_X_AMZN_TRACE_ID: {})",
-                ctx.request_id,
-                thread_name(),
-                trace_variable.as_deref().unwrap_or("unset")
-            );
-            if let Some(why) = request.panic {
-                panic!("{why}");
-            }
-            std::thread::sleep(Duration::from_millis(request.sleep_ms.unwrap_or(0)));
-            Ok::<_, Diagnostic>(Response {
-                request_id: ctx.request_id.clone(),
+        .serve_concurrent(|| {
+            Handler::json(|request: Request, ctx: &Context| {
+                let trace_variable = std::env::var("_X_AMZN_TRACE_ID");
+                log::debug!(
+                    "handling {} on {} (_X_AMZN_TRACE_ID: {})",
+                    ctx.request_id,
+                    thread_name(),
+                    trace_variable.as_deref().unwrap_or("unset")
+                );
+                if let Some(why) = request.panic {
+                    panic!("{why}");
+                }
+                std::thread::sleep(Duration::from_millis(request.sleep_ms.unwrap_or(0)));
+                Ok::<_, Diagnostic>(Response {
+                    request_id: ctx.request_id.clone(),
+                })
             })
         })
 }

@@ -2,7 +2,7 @@
 //! `INIT_FAIL=1` to make it fail (reported to `/init/error`, then exit), or
 //! `INIT_PANIC=1` to make it panic (reported the same way).
 use miniserde::json::Value;
-use tiny_lambda::{Context, Diagnostic, Runtime};
+use tiny_lambda::{Context, Diagnostic, Handler, Runtime};
 
 struct Settings {
     greeting: String,
@@ -25,5 +25,7 @@ fn load_settings() -> Result<Settings, Diagnostic> {
 fn main() {
     let runtime = Runtime::from_env();
     let settings = runtime.init(load_settings);
-    runtime.run(move |_event: Value, _ctx: &Context| Ok::<_, Diagnostic>(settings.greeting.clone()))
+    runtime.serve(Handler::json(move |_event: Value, _ctx: &Context| {
+        Ok::<_, Diagnostic>(settings.greeting.clone())
+    }))
 }

@@ -179,7 +179,7 @@ impl Orders {
 fn main() {
     let runtime = Runtime::from_env();
     let orders = runtime.init(Orders::from_env);
-    tiny_lambda::http_adapter::serve(runtime, move |req: Request, ctx: &Context| {
-        Ok::<_, Diagnostic>(orders.handle(&req, ctx))
-    })
+    runtime.serve(tiny_lambda::http_adapter::handler(
+        move |req: Request, ctx: &Context| Ok::<_, Diagnostic>(orders.handle(&req, ctx)),
+    ))
 }

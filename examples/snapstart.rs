@@ -5,7 +5,7 @@
 //! For tests: `BEFORE_SNAPSHOT_FAIL=1` or `AFTER_RESTORE_FAIL=1` makes that
 //! hook fail, `AFTER_RESTORE_PANIC=1` makes the after-restore hook panic.
 use miniserde::json::Value;
-use tiny_lambda::{Context, Diagnostic, Runtime};
+use tiny_lambda::{Context, Diagnostic, Handler, Runtime};
 
 fn fails(name: &str) -> bool {
     std::env::var_os(name).is_some()
@@ -36,5 +36,7 @@ fn main() {
             }
             Ok(())
         })
-        .run(|event: Value, _ctx: &Context| Ok::<_, Diagnostic>(event))
+        .serve(Handler::json(|event: Value, _ctx: &Context| {
+            Ok::<_, Diagnostic>(event)
+        }))
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::thread;
 use std::time::Duration;
 
-use tiny_lambda::{Context, ResponseStream};
+use tiny_lambda::{Context, Handler, ResponseStream, Runtime};
 
 #[derive(miniserde::Deserialize)]
 struct Request {
@@ -18,21 +18,23 @@ struct Request {
 }
 
 fn main() {
-    tiny_lambda::run_streaming(|req: Request, _ctx: &Context, out: &mut ResponseStream| {
-        let chunk = vec![b'x'; req.bytes];
-        let limit = req.chunks.min(req.fail_after.unwrap_or(u64::MAX));
-        for sent in 0..limit {
-            if sent > 0 && req.delay_ms > 0 {
-                thread::sleep(Duration::from_millis(req.delay_ms));
+    Runtime::from_env().serve(Handler::streaming(
+        |req: Request, _ctx: &Context, out: &mut ResponseStream| {
+            let chunk = vec![b'x'; req.bytes];
+            let limit = req.chunks.min(req.fail_after.unwrap_or(u64::MAX));
+            for sent in 0..limit {
+                if sent > 0 && req.delay_ms > 0 {
+                    thread::sleep(Duration::from_millis(req.delay_ms));
+                }
+                out.write_all(&chunk)?;
+                out.flush()?;
             }
-            out.write_all(&chunk)?;
-            out.flush()?;
-        }
-        match req.fail_after {
-            Some(_) => Err(std::io::Error::other(format!(
-                "failed after {limit} chunks"
-            ))),
-            None => Ok(()),
-        }
-    })
+            match req.fail_after {
+                Some(_) => Err(std::io::Error::other(format!(
+                    "failed after {limit} chunks"
+                ))),
+                None => Ok(()),
+            }
+        },
+    ))
 }

@@ -4,22 +4,26 @@
 //! `early-error` fails before anything is written.
 use std::io::Write;
 
-use tiny_lambda::{Context, ResponseStream};
+use tiny_lambda::{Context, Handler, ResponseStream, Runtime};
 
 fn main() {
-    tiny_lambda::run_streaming_raw(|event: &[u8], _ctx: &Context, out: &mut ResponseStream| {
-        match event {
-            b"early-panic" => panic!("panicked before the first byte"),
-            b"early-error" => return Err(std::io::Error::other("failed before the first byte")),
-            _ => {}
-        }
-        let (first, second) = event.split_at(event.len() / 2);
-        out.write_all(first)?;
-        out.flush()?;
-        if event.starts_with(b"panic") {
-            panic!("panicked after {} bytes", out.bytes_sent());
-        }
-        out.write_all(second)?;
-        out.flush()
-    })
+    Runtime::from_env().serve(Handler::streaming_raw(
+        |event: &[u8], _ctx: &Context, out: &mut ResponseStream| {
+            match event {
+                b"early-panic" => panic!("panicked before the first byte"),
+                b"early-error" => {
+                    return Err(std::io::Error::other("failed before the first byte"));
+                }
+                _ => {}
+            }
+            let (first, second) = event.split_at(event.len() / 2);
+            out.write_all(first)?;
+            out.flush()?;
+            if event.starts_with(b"panic") {
+                panic!("panicked after {} bytes", out.bytes_sent());
+            }
+            out.write_all(second)?;
+            out.flush()
+        },
+    ))
 }

@@ -6,35 +6,36 @@
 
 use std::string::{String, ToString};
 use std::sync::{Arc, Mutex, TryLockError};
+use std::thread;
+use std::time::Duration;
 use std::vec::Vec;
 
 use crate::context::{Config, Context};
 use crate::error::Error;
-use crate::protocol::{self, Post};
+use crate::protocol::{self, ApiAddress, Post};
 use crate::transport::{Connection, Request, Response, Transport};
 
+/// The pause before a post is sent again on a fresh connection.
+const POST_RETRY_DELAY_MS: u64 = 20;
+
 /// A handle on the Runtime API. Clones share the one connection.
+///
+/// The client alone knows where the API is: the protocol speaks in paths
+/// below the API's root ([`protocol::NEXT`], [`Post::path`]), and the client
+/// puts the root in front of them.
 #[derive(Clone)]
 pub(crate) struct Client {
-    base: String,
-    /// `host:port` of the API: where to connect, and the `Host` header.
-    authority: String,
+    api: Arc<ApiAddress>,
     connection: Arc<Mutex<Connection>>,
 }
 
 impl Client {
     /// A client for `AWS_LAMBDA_RUNTIME_API`'s value.
     pub(crate) fn new(api: &str) -> Result<Client, Error> {
-        let base = protocol::base_url(api)?;
-        let authority = base["http://".len()..]
-            .split('/')
-            .next()
-            .unwrap_or("")
-            .to_string();
-        let connection = Arc::new(Mutex::new(Connection::new(&authority)));
+        let api = protocol::api_address(api)?;
+        let connection = Arc::new(Mutex::new(Connection::new(&api.authority)));
         Ok(Client {
-            base,
-            authority,
+            api: Arc::new(api),
             connection,
         })
     }
@@ -43,9 +44,8 @@ impl Client {
     /// that serves invocations beside this one's. Nothing is opened yet.
     pub(crate) fn with_own_connection(&self) -> Client {
         Client {
-            base: self.base.clone(),
-            authority: self.authority.clone(),
-            connection: Arc::new(Mutex::new(Connection::new(&self.authority))),
+            api: Arc::clone(&self.api),
+            connection: Arc::new(Mutex::new(Connection::new(&self.api.authority))),
         }
     }
 
@@ -54,21 +54,24 @@ impl Client {
     /// would cost a failed call (or, on a connection that swallows what is
     /// sent, a wait without end).
     pub(crate) fn reconnect(&self) {
-        let fresh = Connection::new(&self.authority);
+        let fresh = Connection::new(&self.api.authority);
         match self.connection.lock() {
             Ok(mut connection) => *connection = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,
         }
     }
 
-    /// The base URL: `http://host:port[/prefix]/2018-06-01/runtime`.
-    pub(crate) fn base(&self) -> &str {
-        &self.base
-    }
-
     /// `host:port` of the API, for the connection streamed answers take.
     pub(crate) fn authority(&self) -> &str {
-        &self.authority
+        &self.api.authority
+    }
+
+    /// The request target for one of the protocol's paths.
+    pub(crate) fn target(&self, path: &str) -> String {
+        let mut target = String::with_capacity(self.api.root.len() + path.len());
+        target.push_str(&self.api.root);
+        target.push_str(path);
+        target
     }
 
     /// Wait for the next event: its context and its body.
@@ -77,9 +80,8 @@ impl Client {
     /// event, and Lambda freezes the whole process between invocations, so a
     /// timer would fire on thaw for no reason.
     pub(crate) fn next(&self, config: &Arc<Config>) -> Result<(Context, Vec<u8>), Error> {
-        let url = protocol::next_url(&self.base);
-        log::debug!("GET {url}");
-        let response = self.send("GET", &url, &[], &[])?;
+        log::debug!("GET {}", protocol::NEXT);
+        let response = self.send("GET", protocol::NEXT, &[], &[])?;
         let header = |name: &str| response.header(name);
         let context = protocol::parse_next(response.status, &header, config)?;
         log::debug!(
@@ -94,15 +96,29 @@ impl Client {
     /// taken after init has been restored. No timeout, like `/next`: the
     /// process is frozen in between. Any answer but 200 is an error.
     pub(crate) fn restore_next(&self) -> Result<(), Error> {
-        let url = protocol::restore_next_url(&self.base);
-        log::debug!("GET {url}");
-        let response = self.send("GET", &url, &[], &[])?;
+        log::debug!("GET {}", protocol::RESTORE_NEXT);
+        let response = self.send("GET", protocol::RESTORE_NEXT, &[], &[])?;
         protocol::judge_restore_next(response.status)
     }
 
-    /// Send one post and judge the answer.
+    /// Send one post and judge the answer. If the connection died under it
+    /// (the API closed an idle keep-alive connection, say), one more try on
+    /// a fresh connection: the answer is worth more than the risk of a
+    /// duplicate, which Lambda refuses harmlessly with 403.
     pub(crate) fn post(&self, post: &Post) -> Result<(), Error> {
-        log::debug!("POST {} ({} bytes)", post.url, post.body.len());
+        match self.post_once(post) {
+            Err(Error::ApiGone(why)) => {
+                log::warn!("post to {} failed ({why}); trying once more", post.path);
+                thread::sleep(Duration::from_millis(POST_RETRY_DELAY_MS));
+                self.post_once(post)
+            }
+            other => other,
+        }
+    }
+
+    #[inline]
+    fn post_once(&self, post: &Post) -> Result<(), Error> {
+        log::debug!("POST {} ({} bytes)", post.path, post.body.len());
         let mut headers = Vec::with_capacity(3);
         headers.push(("Content-Type", post.content_type));
         if let Some(error_type) = &post.error_type {
@@ -111,22 +127,21 @@ impl Client {
         if let Some(nonce) = post.invocation_id {
             headers.push((protocol::INVOCATION_ID, nonce));
         }
-        let response = self.send("POST", &post.url, &headers, &post.body)?;
+        let response = self.send("POST", &post.path, &headers, &post.body)?;
         protocol::judge_post(response.status, &String::from_utf8_lossy(&response.body))
     }
 
     fn send(
         &self,
         method: &str,
-        url: &str,
+        path: &str,
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Response, Error> {
-        // Every URL comes from `base`, so the path is what follows the authority.
-        let path = &url["http://".len() + self.authority.len()..];
+        let target = self.target(path);
         let request = Request {
             method,
-            path,
+            path: &target,
             headers,
             body,
         };
@@ -136,7 +151,7 @@ impl Client {
             Err(TryLockError::Poisoned(poisoned)) => exchange(&mut poisoned.into_inner()),
             // Only the panic hook can get here, for a panic raised while the
             // connection was in use: it reports over a connection of its own.
-            Err(TryLockError::WouldBlock) => exchange(&mut Connection::new(&self.authority)),
+            Err(TryLockError::WouldBlock) => exchange(&mut Connection::new(&self.api.authority)),
         };
         result.map_err(|e| Error::ApiGone(e.to_string()))
     }

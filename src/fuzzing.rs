@@ -1,5 +1,5 @@
-//! What the fuzz targets in `fuzz/` reach that is not public: the built-in
-//! client's response reader, the limits it must keep, both transports' whole
+//! What the fuzz targets in `fuzz/` reach that is not public: the codec's
+//! response reader as a plain tuple, the limits it must keep, both transports' whole
 //! exchange with a server ([`send_builtin`], and [`send_ureq`] with the
 //! `ureq` feature), the HTTP adapter's two halves, and a streamed answer
 //! driven as the streaming loop drives it ([`Stream`]), and, with the `aws`
@@ -8,16 +8,16 @@
 //! `--cfg fuzzing` (cargo-fuzz sets it), and hidden from the docs: this is
 //! not an API, it may change with any commit.
 //!
-//! The public parsers (`protocol::base_url`, `protocol::parse_next`, the
-//! event types) need nothing here.
+//! The public parsers (`protocol::api_address`, `protocol::parse_next`,
+//! `http1`, the event types) need nothing here.
 
 /// The reader refuses answers whose status line and headers are larger.
 #[cfg(feature = "std")]
-pub const MAX_HEAD_BYTES: usize = crate::transport::MAX_HEAD_BYTES;
+pub const MAX_HEAD_BYTES: usize = crate::http1::MAX_HEAD_BYTES;
 
 /// The reader refuses answers whose bodies are larger.
 #[cfg(feature = "std")]
-pub const MAX_BODY_BYTES: usize = crate::transport::MAX_BODY_BYTES;
+pub const MAX_BODY_BYTES: usize = crate::http1::MAX_BODY_BYTES;
 
 /// One answer as a transport reads it: status, headers, body.
 #[cfg(feature = "std")]
@@ -27,10 +27,10 @@ pub type Answer = (
     alloc::vec::Vec<u8>,
 );
 
-/// `transport::builtin::read_response`, its answer as a plain tuple.
+/// `http1::read::read_response`, its answer as a plain tuple.
 #[cfg(feature = "std")]
 pub fn read_response(reader: &mut impl std::io::BufRead) -> std::io::Result<Answer> {
-    crate::transport::builtin::read_response(reader).map(|r| (r.status, r.headers, r.body))
+    crate::http1::read::read_response(reader).map(|(head, body)| (head.status, head.headers, body))
 }
 
 /// One request to the Runtime API, as the runtime sends them: the long poll
@@ -113,7 +113,7 @@ pub fn answer(
 /// [`end`](Stream::end) it; the next `begin` reuses the kept connection.
 #[cfg(feature = "std")]
 pub struct Stream {
-    sink: std::sync::Arc<std::sync::Mutex<crate::runtime::Sink>>,
+    sink: std::sync::Arc<std::sync::Mutex<crate::runtime::StreamState>>,
     writer: crate::ResponseStream,
 }
 
@@ -122,9 +122,9 @@ impl Stream {
     /// A stream to the Runtime API at `authority` (`host:port`); nothing
     /// connects until the first chunk leaves.
     pub fn new(authority: &str) -> Result<Stream, crate::Error> {
-        let base = crate::protocol::base_url(authority)?;
-        let sink = std::sync::Arc::new(std::sync::Mutex::new(crate::runtime::Sink::new(
-            authority, &base,
+        let client = crate::client::Client::new(authority)?;
+        let sink = std::sync::Arc::new(std::sync::Mutex::new(crate::runtime::StreamState::new(
+            &client,
         )));
         let writer = crate::ResponseStream::new(std::sync::Arc::clone(&sink));
         Ok(Stream { sink, writer })

@@ -28,20 +28,21 @@
 //!   downloads and for the time from process start to the first request for an
 //!   event. Dependencies: ureq (HTTP/1.1), miniserde (JSON), log and
 //!   env_logger, with ureq's agent assembled from only the parts a local,
-//!   plain-HTTP peer needs. Turning the `ureq` feature off swaps in 240 lines
-//!   of HTTP/1.1 of our own on `std::net`: a third fewer bytes (see
-//!   `transport`).
+//!   plain-HTTP peer needs. Turning the `ureq` feature off swaps in a socket
+//!   around [`http1`], our own HTTP/1.1: the smallest tier (size-report has
+//!   the figures).
 //! - **Correct against the Runtime API**, including its unhappy paths: every
 //!   status it can answer, malformed headers, panics, a failed init.
 //! - **Readable.** `src/` teaches how a Lambda runtime works, in one sitting.
 //! - **Sans-IO core.** The protocol is plain data in, plain data out, on `core`
 //!   and `alloc`; `std` is a thin shell behind the default `std` feature.
-//! - **Response streaming on the same one thread.** A streaming handler
-//!   ([`run_streaming`], [`run_streaming_raw`]) writes into a
-//!   [`ResponseStream`], a plain `std::io::Write`; what it flushes reaches the
-//!   caller while it goes on working, and a failure after the first byte ends
-//!   the stream with Lambda's error trailers. A bootstrap that does not stream
-//!   links none of it.
+//! - **One loop, any handler kind.** A user picks a kind ([`Handler`]: typed
+//!   JSON, raw bytes, streamed, HTTP) and the environment picks the mode
+//!   (SnapStart, and under [`Runtime::serve_concurrent`] Lambda Managed
+//!   Instances); every kind goes through the same loop, so every mode applies
+//!   to every kind. A streaming handler writes into a [`ResponseStream`], a
+//!   plain `std::io::Write`; what it flushes reaches the caller while it goes
+//!   on working. A bootstrap that does not stream links none of it.
 //! - **Real functions without an executor.** Most functions call DynamoDB,
 //!   SQS or S3, and the AWS SDK for Rust is async only: its first call
 //!   would bring tokio back, and the bytes and start-up this crate saves
@@ -52,14 +53,13 @@
 //!
 //! - **Async handlers.** Lambda sends a process one invocation at a time, or,
 //!   under Lambda Managed Instances, up to `AWS_LAMBDA_MAX_CONCURRENCY` at
-//!   once, which [`run_concurrent`] serves on as many blocking threads; an
+//!   once, which [`Runtime::serve_concurrent`] serves on as many blocking
+//!   threads; an
 //!   executor would buy nothing but bytes. The AWS calls most handlers make
 //!   are blocking too (`aws`); if yours needs async clients of its own, use
 //!   the official `lambda_runtime` crate.
 //! - **serde.** miniserde is a fraction of the code. If your types need serde's
 //!   attributes, use [`run_raw`] and parse with serde yourself.
-//! - **The extensions API.** A different protocol, for a different process;
-//!   use `lambda_runtime` or `lambda-extension`.
 //! - **TLS, proxies, redirects, compression for the Runtime API.** It is plain
 //!   HTTP on the same host; both transports do what that peer needs and
 //!   nothing more. TLS is for AWS calls only: it comes with the `aws`
@@ -74,33 +74,38 @@
 //!
 //! # Reading order
 //!
-//! 1. [`protocol`]: the Runtime API as constants and pure functions.
+//! 1. [`protocol`]: the Runtime API as constants and pure functions: paths
+//!    below the API's root, headers, what a `/next` answer means, what is
+//!    posted back.
 //! 2. [`context`]: what Lambda tells a handler, per invocation and per function.
 //! 3. [`error`]: the runtime's faults and the report a failure sends.
-//! 4. [`runtime`]: the loop, init, panics, the post-response hook. Start at
-//!    `run_loop`: next, handle, respond, repeat. Its twin for streaming
-//!    handlers is `runtime/streaming.rs`, and the writer they fill
-//!    `runtime/response_stream.rs`. Beside them the two
-//!    execution-environment modes: `concurrency` (Lambda Managed Instances:
-//!    the same loop on N threads) and `snapstart` (hooks around a snapshot).
-//! 5. `client`: the Runtime API calls, as HTTP requests.
-//! 6. `transport`: how those requests travel, one kept-alive connection:
-//!    `transport/ureq_agent.rs` (ureq) or `transport/builtin.rs` (our own
-//!    HTTP/1.1 on `std::net`), behind one small trait; a streamed answer
-//!    goes through `transport/chunked.rs` in both builds.
-//! 7. `logging`: env_logger set up the way CloudWatch likes it.
-//! 8. `emulator` (feature `emulator`): a mock Runtime API for tests and
-//!    benchmarks, on an HTTP/1.1 server of its own that records streamed
-//!    answers chunk by chunk.
+//! 4. [`runtime`]: the loop, init, panics, the after-response hook. Start at
+//!    `Runtime::run_loop`: next, handle, answer through the sink, hook,
+//!    repeat; it is the only loop. In front of it the handler kinds
+//!    (`runtime/handler.rs`), behind it the sinks (`runtime/sink.rs`, and
+//!    `runtime/response_stream.rs` for streams); around it the two modes:
+//!    `concurrency` (Lambda Managed Instances: the same loop on N threads)
+//!    and `snapstart` (hooks around a snapshot).
+//! 5. `client`: the Runtime API calls, as HTTP requests; it alone knows
+//!    where the API is.
+//! 6. [`http1`]: HTTP/1.1 as plain data, heads and chunks, with one set of
+//!    limits; `http1::read` pulls a message off a socket with it.
+//! 7. `transport`: how the client's requests travel, one kept-alive
+//!    connection: `transport/ureq_agent.rs` (ureq) or `transport/builtin.rs`
+//!    (a socket around [`http1`]), behind one small trait; a streamed answer
+//!    goes through `transport/stream_post.rs` in both builds.
+//! 8. `logging`: env_logger set up the way CloudWatch likes it.
 //! 9. `events` (features `events-*`): event types for the AWS services that
 //!    invoke functions, one file per source, on miniserde.
 //! 10. `http_adapter` (feature `http-adapter`): one request/response model for
 //!     API Gateway v1 and v2, function URLs and ALB, answering each source in
-//!     its own shape. Not the Runtime API transport: that is `client` and
-//!     `transport`, how the runtime talks to Lambda.
+//!     its own shape; a handler kind. Not the Runtime API transport: that is
+//!     `client` and `transport`, how the runtime talks to Lambda.
 //! 11. `aws` (feature `aws`): a blocking client for AWS itself: SigV4 signing
 //!     as a pure function, credentials, retries within the invocation's
 //!     deadline, and DynamoDB, SQS, S3 and any JSON-protocol service.
+//! 12. `emulator` (feature `emulator`): a mock Runtime API for tests and
+//!     benchmarks, a tool beside the runtime, on [`http1`] too.
 //!
 //! # Features
 //!
@@ -134,6 +139,7 @@ extern crate std;
 
 pub mod context;
 pub mod error;
+pub mod http1;
 pub mod protocol;
 
 #[cfg(feature = "std")]
@@ -177,6 +183,4 @@ pub mod __fuzz;
 pub use context::{ClientApplication, ClientContext, CognitoIdentity, Config, Context};
 pub use error::{Diagnostic, Error};
 #[cfg(feature = "std")]
-pub use runtime::{
-    ResponseStream, Runtime, run, run_concurrent, run_raw, run_streaming, run_streaming_raw,
-};
+pub use runtime::{Handler, ResponseStream, Runtime, run, run_raw};

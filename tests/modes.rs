@@ -195,7 +195,7 @@ fn run_with_a_single_threaded_handler_stays_one_at_a_time_and_says_so() {
     let b = Bootstrap::spawn(api, command);
     let outcomes = invoke_all(&b, (0..4).map(|i| Event::new(i.to_string())).collect());
     assert_eq!(outcomes.len(), 4);
-    b.wait_log("use run_concurrent to serve several");
+    b.wait_log("use Runtime::serve_concurrent to serve several");
     assert_eq!(threads(&b), 1);
 }
 

@@ -47,7 +47,7 @@ fn writes_every_file_of_each_template() {
         (None, "tiny_lambda::run("),
         (Some("--http"), "http_adapter::run("),
         (Some("--sqs"), "SqsEvent"),
-        (Some("--stream"), "run_streaming("),
+        (Some("--stream"), "Handler::streaming("),
         (Some("--aws"), "put_item("),
     ];
     for (flag, marker) in cases {

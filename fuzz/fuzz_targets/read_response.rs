@@ -1,5 +1,6 @@
-//! The built-in client's response reader (`transport::builtin::read_response`)
-//! on any bytes: status lines, headers, both body framings, truncations.
+//! The response reader of the HTTP/1.1 codec (`http1::read::read_response`),
+//! which the built-in client and the streamed post read answers with, on any
+//! bytes: status lines, headers, both body framings, truncations.
 //!
 //! What must hold, besides never panicking:
 //!

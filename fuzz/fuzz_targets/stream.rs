@@ -1,7 +1,8 @@
-//! The streaming writer (`ResponseStream` over its `Sink`) and the chunked
-//! post under it (`transport::chunked`), driven by a script of writes,
-//! flushes, content types and HTTP preludes, then a success or a failure,
-//! against a Runtime API in this process on 127.0.0.1 (`stream_api` in this
+//! The streaming writer (`ResponseStream` over its `StreamState`) and the
+//! chunked post under it (`transport::stream_post`, on `http1`'s chunk
+//! framing), driven by a script of writes, flushes, content types and HTTP
+//! preludes, then a success or a failure, against a Runtime API in this
+//! process on 127.0.0.1 (`stream_api` in this
 //! package's library), which decodes every request with its own strict
 //! HTTP/1.1 reader and keeps each connection alive, so the runtime's reuse
 //! of one connection from stream to stream is driven too.

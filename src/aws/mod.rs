@@ -8,17 +8,17 @@
 //!
 //! ```no_run
 //! use tiny_lambda::aws::{Aws, dynamodb::{Expr, Item, Value}};
-//! use tiny_lambda::{Context, Diagnostic, Runtime};
+//! use tiny_lambda::{Context, Diagnostic, Handler, Runtime};
 //!
 //! fn main() {
 //!     let runtime = Runtime::from_env();
 //!     let aws = runtime.init(Aws::from_env);
-//!     runtime.run(move |id: String, ctx: &Context| -> Result<String, Diagnostic> {
+//!     runtime.serve(Handler::json(move |id: String, ctx: &Context| -> Result<String, Diagnostic> {
 //!         let mut item = Item::new();
 //!         item.insert("id".into(), Value::S(id.clone()));
 //!         aws.dynamodb(ctx).put_item("table", &item, &Expr::new())?;
 //!         Ok(id)
-//!     })
+//!     }))
 //! }
 //! ```
 //!

@@ -1,7 +1,14 @@
 //! Building the events the mock hands out: the [`Event`] builder, the
 //! `/next` headers it becomes, and fresh request ids and trace headers.
 
-use super::*;
+use std::borrow::ToOwned;
+use std::format;
+use std::string::{String, ToString};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::vec::Vec;
+
+use super::{DEFAULT_FUNCTION_ARN, DEFAULT_TIMEOUT, Event, INVOCATION_ID};
 
 impl Event {
     /// An event with this body and realistic defaults: a fresh request id,

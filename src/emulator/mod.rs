@@ -13,10 +13,15 @@
 //! in parallel tests.
 //!
 //! The parts: this file holds the public types and the state they share;
-//! `event` builds the events handed out; `serve` answers each endpoint as
-//! Lambda would, and `stream` a streamed answer; `wire` is the HTTP/1.1
-//! server under them (reading requests, putting answers on the socket, or
-//! closing it).
+//! `event` builds the events handed out. The others answer requests, each
+//! using only those after it: `serve` takes every request and answers each
+//! endpoint as Lambda would; `stream` takes a streamed answer and `modes`
+//! the two environment modes (Managed Instances, SnapStart); `invocation`
+//! opens an invocation when it is handed out and judges the posts that
+//! close it; `wire` is the HTTP/1.1 server under them all (reading
+//! requests, putting answers on the socket, or closing it), which hands each
+//! request to `serve` through the function given to it here; `answer`
+//! builds what is answered.
 //!
 //! # Driving your own bootstrap from `cargo test`
 //!
@@ -78,7 +83,6 @@
 
 use std::borrow::ToOwned;
 use std::collections::{HashMap, VecDeque};
-use std::format;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::string::{String, ToString};
@@ -88,13 +92,16 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use std::vec::Vec;
 
+mod answer;
 mod event;
+mod invocation;
 mod modes;
 mod serve;
 mod stream;
 mod wire;
 
-use serve::hand_out;
+use invocation::hand_out;
+use serve::dispatch;
 use wire::{Request, accept_loop, deliver};
 #[cfg(test)]
 mod tests;
@@ -277,13 +284,6 @@ struct Invocation {
     answered: bool,
 }
 
-/// An HTTP answer that is decided but perhaps not yet sent.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
 /// Where a request goes.
 enum Route {
     Next,
@@ -312,7 +312,7 @@ impl MockApi {
             let shared = Arc::clone(&shared);
             thread::Builder::new()
                 .name("mock-runtime-api".to_owned())
-                .spawn(move || accept_loop(&listener, &shared))?
+                .spawn(move || accept_loop(&listener, &shared, dispatch))?
         };
         Ok(MockApi {
             shared,

@@ -12,8 +12,15 @@
 //! sent on it is swallowed, never answered), as a connection from before a
 //! snapshot is. `POST /restore/error` is recorded and accepted once.
 
-use super::serve::{accept_once, error_answer, fault_answer, finish, first_report};
-use super::*;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, MutexGuard};
+use std::time::Duration;
+use std::vec::Vec;
+
+use super::answer::{Answer, accept_once, error_answer, fault_answer, first_report};
+use super::wire::{Request, finish};
+use super::{Fault, MockApi, Parked, Posted, Shared, State};
 
 /// The state of both modes, a part of the mock's [`State`].
 #[derive(Default)]

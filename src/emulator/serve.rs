@@ -1,11 +1,25 @@
-//! How the mock answers, endpoint by endpoint: routing, handing out events
-//! (or parking a `/next` until one is pushed), judging posts as Lambda
-//! would, injected faults, and Lambda-shaped answers.
+//! How the mock serves a request, endpoint by endpoint: recording and
+//! routing it, handing out events (or parking a `/next` until one is
+//! pushed), taking posts, and applying injected faults.
+//!
+//! This is the top of the mock's parts: it uses the others and none of
+//! them uses it. What it answers is built in `answer`, invocations are
+//! opened and judged in `invocation`, a streamed post is read in `stream`,
+//! the two environment modes live in `modes`, and every answer goes out
+//! through `wire`, which hands requests here through the function
+//! `MockApi::start` gives it.
 
-use super::modes;
-use super::stream;
-use super::wire::deliver;
-use super::*;
+use std::borrow::ToOwned;
+use std::string::String;
+use std::sync::{Arc, MutexGuard};
+use std::thread;
+use std::time::Instant;
+use std::vec::Vec;
+
+use super::answer::{accept_once, error_answer, fault_answer, first_report};
+use super::invocation::{hand_out, judge};
+use super::wire::{Request, deliver, finish};
+use super::{Fault, Outcome, PREFIX, Parked, Posted, Record, Route, Shared, State, modes, stream};
 
 /// Records one request and sends it to its handler.
 pub(super) fn dispatch(shared: &Arc<Shared>, request: Request) {
@@ -146,34 +160,6 @@ pub(super) fn serve_next(
     }
 }
 
-/// Starts an invocation: registers it and builds the `/next` answer.
-pub(super) fn hand_out(state: &mut State, event: Event, record: usize) -> Answer {
-    let now = Instant::now();
-    let deadline_ms = epoch_ms() + event.timeout.as_millis();
-    let headers = event.headers(deadline_ms);
-    // The invocation is known by the id actually sent, which a test may
-    // have overridden with a raw header.
-    let id = find_header(&headers, "Lambda-Runtime-Aws-Request-Id")
-        .unwrap_or(&event.request_id)
-        .to_owned();
-    let invocation = Invocation {
-        handed_out_at: now,
-        deadline: now + event.timeout,
-        invocation_id: find_header(&headers, INVOCATION_ID).map(ToOwned::to_owned),
-        answered: false,
-    };
-    state.invocations.insert(id, invocation);
-    state.modes.handed_out();
-    if let Some(r) = state.records.get_mut(record) {
-        r.status = 200;
-    }
-    Answer {
-        status: 200,
-        headers,
-        body: event.body,
-    }
-}
-
 /// Handles `POST /invocation/{id}/response` and `/error`.
 pub(super) fn post(
     shared: &Arc<Shared>,
@@ -217,46 +203,6 @@ pub(super) fn post(
     finish(shared, request, record, answer, delay);
 }
 
-/// Decides what Lambda would answer to a post for this invocation, and
-/// closes the invocation when the answer does.
-pub(super) fn judge(
-    state: &mut State,
-    id: &str,
-    headers: &[(String, String)],
-    body_len: usize,
-) -> Answer {
-    let require_invocation_id = state.require_invocation_id;
-    let State {
-        invocations, modes, ..
-    } = state;
-    let Some(invocation) = invocations.get_mut(id) else {
-        return error_answer(400, "Invalid request ID", "InvalidRequestID");
-    };
-    if require_invocation_id {
-        if let Some(expected) = &invocation.invocation_id {
-            if find_header(headers, INVOCATION_ID) != Some(expected.as_str()) {
-                return error_answer(400, "Invalid invocation ID", "InvalidInvocationId");
-            }
-        }
-    }
-    if invocation.answered {
-        return error_answer(403, "Invalid state transition", "InvalidStateTransition");
-    }
-    if Instant::now() > invocation.deadline {
-        invocation.answered = true;
-        modes.answered();
-        return error_answer(410, "Invocation timed out", "InvocationTimedOut");
-    }
-    if body_len > MAX_RESPONSE_BYTES {
-        let message =
-            format!("Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).");
-        return error_answer(413, &message, "RequestEntityTooLarge");
-    }
-    invocation.answered = true;
-    modes.answered();
-    accepted()
-}
-
 /// Handles `POST /init/error`.
 pub(super) fn init_error(shared: &Arc<Shared>, request: Request, record: usize) {
     let mut state = shared.lock();
@@ -264,84 +210,4 @@ pub(super) fn init_error(shared: &Arc<Shared>, request: Request, record: usize) 
     let answer = accept_once(&mut state.init_error, posted);
     drop(state);
     finish(shared, request, record, Some(answer), None);
-}
-
-/// The post of a report that Lambda takes once (`/init/error`,
-/// `/restore/error`), as recorded, unless one was taken already.
-pub(super) fn first_report(state: &State, record: usize, taken: bool) -> Option<Posted> {
-    let r = state.records.get(record).filter(|_| !taken)?;
-    Some(Posted {
-        request_id: String::new(),
-        headers: r.headers.clone(),
-        body: r.body.clone(),
-        status: 202,
-        at: r.at,
-        handed_out_at: None,
-        stream: None,
-    })
-}
-
-/// Keeps the first report in `slot` and accepts it; a second is refused
-/// with 403, as Lambda refuses a second `/init/error`.
-pub(super) fn accept_once(slot: &mut Option<Posted>, posted: Option<Posted>) -> Answer {
-    if slot.is_some() {
-        return error_answer(403, "Invalid state transition", "InvalidStateTransition");
-    }
-    *slot = posted;
-    accepted()
-}
-
-/// Notes the status in the request's record, wakes waiters, and sends the
-/// answer (now or after `delay`); `None` closes the connection instead.
-pub(super) fn finish(
-    shared: &Arc<Shared>,
-    request: Request,
-    record: usize,
-    answer: Option<Answer>,
-    delay: Option<Duration>,
-) {
-    {
-        let mut state = shared.lock();
-        if let Some(r) = state.records.get_mut(record) {
-            r.status = answer.as_ref().map_or(0, |a| a.status);
-        }
-        shared.changed.notify_all();
-    }
-    match delay {
-        // A short-lived thread sleeps, so no connection waits on another.
-        Some(delay) => {
-            let shared = Arc::clone(shared);
-            thread::spawn(move || {
-                thread::sleep(delay);
-                deliver(&shared, request, answer);
-            });
-        }
-        None => deliver(shared, request, answer),
-    }
-}
-
-/// 202 with Lambda's body for an accepted post.
-pub(super) fn accepted() -> Answer {
-    json_answer(202, br#"{"status":"OK"}"#.to_vec())
-}
-
-/// An error answer with Lambda's body shape.
-pub(super) fn error_answer(status: u16, message: &str, error_type: &str) -> Answer {
-    let body = format!(r#"{{"errorMessage":"{message}","errorType":"{error_type}"}}"#);
-    json_answer(status, body.into_bytes())
-}
-
-/// The answer for an injected `Fault::Status`.
-pub(super) fn fault_answer(status: u16) -> Answer {
-    let message = format!("Fault injected by the mock: status {status}");
-    error_answer(status, &message, "InjectedFault")
-}
-
-pub(super) fn json_answer(status: u16, body: Vec<u8>) -> Answer {
-    let headers = Vec::from([("Content-Type".to_owned(), "application/json".to_owned())]);
-    Answer {
-        status,
-        headers,
-        body,
-    }
 }

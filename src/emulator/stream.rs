@@ -8,15 +8,24 @@
 //! away). Closing makes the runtime's next writes fail, which is what a
 //! handler sees in each of those cases.
 
-use super::serve::{error_answer, fault_answer, finish, judge};
-use super::wire::Piece;
-use super::*;
+use std::borrow::ToOwned;
+use std::format;
+use std::io;
+use std::string::String;
+use std::sync::Arc;
+use std::time::Instant;
+use std::vec::Vec;
+
+use super::answer::{Answer, error_answer, fault_answer};
+use super::invocation::judge;
+use super::wire::{Piece, Request, finish};
+use super::{Chunk, Fault, Outcome, Posted, Shared, Stream, find_header};
 
 /// Whether a post's headers ask for a streamed answer.
 pub(super) fn is_streamed(headers: &[(String, String)]) -> bool {
     find_header(headers, "Lambda-Runtime-Function-Response-Mode")
         .is_some_and(|mode| mode.eq_ignore_ascii_case("streaming"))
-        && crate::transport::builtin::is_chunked(headers)
+        && crate::http1::is_chunked(headers)
 }
 
 /// How the reading of a stream stopped.
@@ -74,7 +83,7 @@ pub(super) fn post(shared: &Arc<Shared>, mut request: Request, record: usize, id
                     break Stop::Cut;
                 }
             }
-            Ok(Piece::End(trailers)) => {
+            Ok(Piece::Last(trailers)) => {
                 stream.trailers = trailers;
                 break Stop::Complete;
             }

@@ -1,5 +1,6 @@
 //! The mock against a raw test client: what it answers, records and injects.
 use super::*;
+use std::format;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::vec;
 

@@ -1,26 +1,33 @@
 //! The mock's HTTP/1.1 server, on `std::net`: accepting connections (a
 //! thread each, kept alive, `TCP_NODELAY`), reading requests (bodies with a
 //! `Content-Length`, or chunked, chunk by chunk with their trailers), and
-//! putting answers on the wire or closing the connection instead.
+//! putting answers on the wire or closing the connection instead, once the
+//! status is noted in the request's record ([`finish`]).
 //!
 //! Why our own: a streamed answer has to be seen chunk by chunk as it
 //! arrives, trailers included, and an injected fault has to be able to close
 //! the socket; a general server library decodes chunked bodies itself, drops
 //! trailers, and keeps its sockets to itself. What is routed where is
-//! `serve`'s business: this file hands it one [`Request`] at a time.
+//! `serve`'s business: this file hands it one [`Request`] at a time through
+//! the [`Dispatch`] function it was given, and never imports it.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::mpsc;
-use std::vec;
+use std::borrow::ToOwned;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::string::String;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+use std::vec::Vec;
 
-use super::serve::{dispatch, error_answer};
-use super::*;
-use crate::transport::builtin;
+use super::answer::{Answer, error_answer};
+use super::{Shared, find_header};
+use crate::http1::{self, Framing};
 
-/// Request heads larger than this are refused: the runtime sends a few
-/// hundred bytes.
-const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// What is done with each request read: `serve::dispatch`, handed in by
+/// `MockApi::start`, so that the server does not need to know the routes.
+pub(super) type Dispatch = fn(&Arc<Shared>, Request);
 
 /// One request as read off a connection, and the connection to answer on.
 pub(super) struct Request {
@@ -42,15 +49,11 @@ pub(super) struct Request {
     done: mpsc::Sender<Option<BufReader<TcpStream>>>,
 }
 
-/// One piece of a chunked body.
-pub(super) enum Piece {
-    Data(Vec<u8>),
-    /// The last chunk, with its trailers.
-    End(Vec<(String, String)>),
-}
+/// One piece of a chunked body, as the codec reads it.
+pub(super) use crate::http1::read::Chunk as Piece;
 
 /// Accepts connections until the mock is dropped, a thread for each.
-pub(super) fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+pub(super) fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, dispatch: Dispatch) {
     for stream in listener.incoming() {
         if shared.stopping.load(Ordering::SeqCst) {
             return;
@@ -67,7 +70,7 @@ pub(super) fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
         let spawned = thread::Builder::new()
             .name("mock-connection".to_owned())
             .spawn(move || {
-                serve_connection(&shared, stream);
+                serve_connection(&shared, stream, dispatch);
                 shared.connections().remove(&id);
             });
         // Without a thread the connection is dropped, and so closed.
@@ -77,7 +80,7 @@ pub(super) fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
 
 /// Reads requests off one connection and dispatches each, waiting for its
 /// answer before reading the next, until either side closes.
-fn serve_connection(shared: &Arc<Shared>, stream: TcpStream) {
+fn serve_connection(shared: &Arc<Shared>, stream: TcpStream, dispatch: Dispatch) {
     let mut reader = BufReader::new(stream);
     loop {
         let (done, answered) = mpsc::channel();
@@ -105,45 +108,20 @@ fn read_request(
     mut reader: BufReader<TcpStream>,
     done: mpsc::Sender<Option<BufReader<TcpStream>>>,
 ) -> Result<Option<Request>, BufReader<TcpStream>> {
-    let mut budget = MAX_HEAD_BYTES;
-    let line = match read_line(&mut reader, &mut budget) {
-        Ok(Some(line)) => line,
+    let (line, head) = match http1::read::read_request_head(&mut reader) {
+        Ok(Some(request)) => request,
         Ok(None) => return Ok(None),
         Err(_) => return Err(reader),
     };
-    let mut words = line.split(' ');
-    let (Some(method), Some(path), Some(version)) = (words.next(), words.next(), words.next())
-    else {
-        return Err(reader);
+    let (method, path) = (line.method, line.path);
+    let mut close = !http1::keeps_alive(&head);
+    let chunked = http1::is_chunked(&head.headers);
+    let length = match http1::framing(&head, true) {
+        Ok(Framing::Length(length)) => length,
+        Ok(_) => 0,
+        Err(_) => return Err(reader),
     };
-    if !version.starts_with("HTTP/1.") {
-        return Err(reader);
-    }
-    let (method, path) = (method.to_owned(), path.to_owned());
-    let mut close = version == "HTTP/1.0";
-    let mut headers = Vec::new();
-    loop {
-        let Ok(Some(line)) = read_line(&mut reader, &mut budget) else {
-            return Err(reader);
-        };
-        if line.is_empty() {
-            break;
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(reader);
-        };
-        headers.push((name.trim().to_owned(), value.trim().to_owned()));
-    }
-    close |= find_header(&headers, "Connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
-    let chunked = builtin::is_chunked(&headers);
-    let length = match find_header(&headers, "Content-Length") {
-        Some(_) if chunked => 0,
-        Some(v) => match v.parse::<usize>() {
-            Ok(length) => length,
-            Err(_) => return Err(reader),
-        },
-        None => 0,
-    };
+    let headers = head.headers;
     // curl and others wait for this before sending a large body.
     if find_header(&headers, "Expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
         let _ = reader.get_mut().write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
@@ -173,16 +151,6 @@ fn read_request(
     }))
 }
 
-/// One line without its CRLF, charged against `budget`, read as the
-/// runtime's own client reads its answers; `None` at a clean end of the
-/// connection. A line too long or not UTF-8 is `InvalidData`.
-fn read_line(reader: &mut impl BufRead, budget: &mut usize) -> io::Result<Option<String>> {
-    match builtin::read_line(reader, budget) {
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
-        other => other.map(Some),
-    }
-}
-
 impl Request {
     /// Reads a chunked body whole into `body`. A body cut short is kept as
     /// far as it came, and the connection ends after the answer.
@@ -190,7 +158,7 @@ impl Request {
         while self.chunked {
             match self.read_chunk(None) {
                 Ok(Piece::Data(data)) => self.body.extend_from_slice(&data),
-                Ok(Piece::End(_)) => self.chunked = false,
+                Ok(Piece::Last(_)) => self.chunked = false,
                 Err(_) => {
                     self.chunked = false;
                     self.close = true;
@@ -207,7 +175,7 @@ impl Request {
             // The body's framing is lost: no other request can follow.
             self.close = true;
         }
-        if matches!(result, Ok(Piece::End(_))) {
+        if matches!(result, Ok(Piece::Last(_))) {
             self.chunked = false;
         }
         result
@@ -237,33 +205,36 @@ impl Request {
 
 /// One chunk (size line, data, CRLF), or the last one and its trailers.
 fn read_piece(reader: &mut impl BufRead) -> io::Result<Piece> {
-    let invalid = || io::Error::from(io::ErrorKind::InvalidData);
-    let mut budget = MAX_HEAD_BYTES;
-    let mut line = || {
-        read_line(reader, &mut budget)?.ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))
-    };
-    let size_line = line()?;
-    let size = size_line.split(';').next().unwrap_or("").trim();
-    let size = usize::from_str_radix(size, 16).map_err(|_| invalid())?;
-    if size == 0 {
-        let mut trailers = Vec::new();
-        loop {
-            let trailer = line()?;
-            if trailer.is_empty() {
-                return Ok(Piece::End(trailers));
-            }
-            let (name, value) = trailer.split_once(':').ok_or_else(invalid)?;
-            trailers.push((name.trim().to_owned(), value.trim().to_owned()));
+    http1::read::read_chunk(reader, http1::MAX_BODY_BYTES)
+}
+
+/// Notes the status in the request's record, wakes waiters, and sends the
+/// answer (now or after `delay`); `None` closes the connection instead.
+pub(super) fn finish(
+    shared: &Arc<Shared>,
+    request: Request,
+    record: usize,
+    answer: Option<Answer>,
+    delay: Option<Duration>,
+) {
+    {
+        let mut state = shared.lock();
+        if let Some(r) = state.records.get_mut(record) {
+            r.status = answer.as_ref().map_or(0, |a| a.status);
         }
+        shared.changed.notify_all();
     }
-    let mut data = vec![0; size];
-    reader.read_exact(&mut data)?;
-    let mut crlf = [0; 2];
-    reader.read_exact(&mut crlf)?;
-    if crlf != *b"\r\n" {
-        return Err(invalid());
+    match delay {
+        // A short-lived thread sleeps, so no connection waits on another.
+        Some(delay) => {
+            let shared = Arc::clone(shared);
+            thread::spawn(move || {
+                thread::sleep(delay);
+                deliver(&shared, request, answer);
+            });
+        }
+        None => deliver(shared, request, answer),
     }
-    Ok(Piece::Data(data))
 }
 
 /// Sends the answer, or closes the connection when there is none. An answer
@@ -308,20 +279,27 @@ fn answer_bytes(answer: &Answer, close: bool) -> Vec<u8> {
         500 => "Internal Server Error",
         _ => "Status",
     };
-    let mut head = format!("HTTP/1.1 {} {reason}\r\n", answer.status);
-    for (name, value) in &answer.headers {
-        // Only printable ASCII, so no test can split the head by accident.
-        let printable = |s: &str| s.bytes().all(|b| (b' '..=b'~').contains(&b));
-        if printable(name) && printable(value) && !name.eq_ignore_ascii_case("Connection") {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    head.push_str(&format!("Content-Length: {}\r\n", answer.body.len()));
+    // Only printable ASCII, so no test can split the head by accident.
+    let printable = |s: &str| s.bytes().all(|b| (b' '..=b'~').contains(&b));
+    let mut headers: Vec<(&str, &str)> = answer
+        .headers
+        .iter()
+        .filter(|(name, value)| {
+            printable(name) && printable(value) && !name.eq_ignore_ascii_case("Connection")
+        })
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
     if close {
-        head.push_str("Connection: close\r\n");
+        headers.push(("Connection", "close"));
     }
-    head.push_str("\r\n");
-    let mut bytes = head.into_bytes();
+    let mut bytes = Vec::with_capacity(256 + answer.body.len());
+    http1::write_response_head(
+        &mut bytes,
+        answer.status,
+        reason,
+        &headers,
+        Some(answer.body.len()),
+    );
     bytes.extend_from_slice(&answer.body);
     bytes
 }

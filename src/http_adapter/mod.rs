@@ -25,8 +25,9 @@
 //! 3. `answer`: the [`Response`] becomes the JSON the same source reads back,
 //!    in that source's shape.
 //!
-//! [`run`] and [`serve`] put the three on [`Runtime::run_raw`]: the generic
-//! part is the handler call, the parsing and answering are written once.
+//! [`handler`] puts the three in front of the runtime's one loop, as a
+//! handler kind ([`Handler`]): the generic part is the handler call, the
+//! parsing and answering are written once. [`run`] is its two-line start.
 //!
 //! # What is left out
 //!
@@ -46,9 +47,10 @@ pub use response::{Body, Response};
 
 use crate::context::Context;
 use crate::error::Diagnostic;
-use crate::runtime::Runtime;
+use crate::runtime::{Handler, Runtime};
 
-/// Serve HTTP requests: [`Runtime::from_env`] then [`serve`].
+/// Serve HTTP requests, one at a time: [`Runtime::from_env`] then
+/// [`Runtime::serve`] with [`handler`].
 ///
 /// A handler error is reported to Lambda as a failed invocation (the front
 /// door answers its caller 502); to answer the caller yourself, return
@@ -58,22 +60,22 @@ where
     E: Display + 'static,
     F: FnMut(Request, &Context) -> Result<Response, E>,
 {
-    serve(Runtime::from_env(), handler)
+    Runtime::from_env().serve(self::handler(handler))
 }
 
-/// Serve HTTP requests on a runtime you have set up (`init`,
-/// `after_response`). Returns only by exiting the process.
+/// The HTTP handler kind, for [`Runtime::serve`] (on a runtime you have set
+/// up: `init`, `after_response`) or [`Runtime::serve_concurrent`].
 ///
 /// Each event is recognised and parsed into a [`Request`]; an event that is
 /// not an HTTP request of a known source is reported as
 /// `Runtime.InvalidEvent` and the loop goes on. The handler's [`Response`] is
 /// answered in the shape of the source the request came from.
-pub fn serve<E, F>(runtime: Runtime, mut handler: F) -> !
+pub fn handler<'a, E, F>(mut handler: F) -> Handler<'a>
 where
     E: Display + 'static,
-    F: FnMut(Request, &Context) -> Result<Response, E>,
+    F: FnMut(Request, &Context) -> Result<Response, E> + 'a,
 {
-    runtime.run_raw(
+    Handler::buffered(
         move |event: &[u8], ctx: &Context| -> Result<Vec<u8>, Diagnostic> {
             let request = recognise::parse(event)?;
             let source = request.context.source;

@@ -30,8 +30,8 @@ mod stream;
 
 pub use base64::{decode_base64, encode_base64};
 pub use post::{
-    Post, error, error_body, init_error, judge_post, judge_restore_next, response, restore_error,
-    restore_next_url,
+    Post, RESTORE_NEXT, error, error_body, init_error, judge_post, judge_restore_next, response,
+    restore_error,
 };
 pub use stream::{StreamHead, error_trailers, http_prelude, stream_head};
 
@@ -78,7 +78,19 @@ pub const HTTP_PRELUDE_DELIMITER: [u8; 8] = [0; 8];
 /// Lambda enforces both, not the runtime (see `runtime::ResponseStream`).
 pub const MAX_STREAMED_RESPONSE_BYTES: u64 = 200 * 1024 * 1024;
 
-/// The base URL of the Runtime API from `AWS_LAMBDA_RUNTIME_API`.
+/// Where the Runtime API is, read from `AWS_LAMBDA_RUNTIME_API`: the
+/// `host:port` to connect to (also the `Host` header), and the path every
+/// endpoint below hangs from. Only the client holds it; everything else in the
+/// runtime deals in [`ApiAddress::root`]-relative paths such as [`NEXT`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiAddress {
+    /// `host:port`.
+    pub authority: String,
+    /// `[/prefix]/2018-06-01/runtime`: the path the endpoints follow.
+    pub root: String,
+}
+
+/// Read `AWS_LAMBDA_RUNTIME_API`'s value.
 ///
 /// Lambda sets `host:port`; `cargo lambda watch` sets a full URL with a path
 /// prefix (`http://127.0.0.1:9000/.rt`). Both work. There is no TLS: the API
@@ -86,12 +98,14 @@ pub const MAX_STREAMED_RESPONSE_BYTES: u64 = 200 * 1024 * 1024;
 /// downgraded.
 ///
 /// ```
-/// use tiny_lambda::protocol::base_url;
-/// assert_eq!(base_url("127.0.0.1:9001").unwrap(), "http://127.0.0.1:9001/2018-06-01/runtime");
-/// assert_eq!(base_url("http://127.0.0.1:9000/.rt/").unwrap(), "http://127.0.0.1:9000/.rt/2018-06-01/runtime");
-/// assert!(base_url("").is_err());
+/// use tiny_lambda::protocol::api_address;
+/// let api = api_address("127.0.0.1:9001").unwrap();
+/// assert_eq!((api.authority.as_str(), api.root.as_str()), ("127.0.0.1:9001", "/2018-06-01/runtime"));
+/// let api = api_address("http://127.0.0.1:9000/.rt/").unwrap();
+/// assert_eq!((api.authority.as_str(), api.root.as_str()), ("127.0.0.1:9000", "/.rt/2018-06-01/runtime"));
+/// assert!(api_address("").is_err());
 /// ```
-pub fn base_url(api: &str) -> Result<String, Error> {
+pub fn api_address(api: &str) -> Result<ApiAddress, Error> {
     let bad = || Error::BadApiAddress(api.to_string());
     let value = api.trim();
     let rest = match value.split_once("://") {
@@ -114,16 +128,14 @@ pub fn base_url(api: &str) -> Result<String, Error> {
     if host.is_empty() || !port_ok || !clean(authority) || !clean(prefix) {
         return Err(bad());
     }
-    Ok(format!(
-        "http://{authority}{}/{API_VERSION}/runtime",
-        prefix.trim_end_matches('/')
-    ))
+    Ok(ApiAddress {
+        authority: authority.to_string(),
+        root: format!("{}/{API_VERSION}/runtime", prefix.trim_end_matches('/')),
+    })
 }
 
 /// `GET` this to wait for the next event.
-pub fn next_url(base: &str) -> String {
-    format!("{base}/invocation/next")
-}
+pub const NEXT: &str = "/invocation/next";
 
 /// Turn the status and headers of a `/next` answer into the invocation's context.
 ///
@@ -232,27 +244,28 @@ mod tests {
     }
 
     #[test]
-    fn base_url_accepts_both_forms() {
-        assert_eq!(
-            base_url("127.0.0.1:9001").unwrap(),
-            "http://127.0.0.1:9001/2018-06-01/runtime"
-        );
-        assert_eq!(
-            base_url(" localhost:80 ").unwrap(),
-            "http://localhost:80/2018-06-01/runtime"
-        );
-        assert_eq!(
-            base_url("http://127.0.0.1:9000/.rt").unwrap(),
-            "http://127.0.0.1:9000/.rt/2018-06-01/runtime"
-        );
-        assert_eq!(
-            base_url("[::1]:9001").unwrap(),
-            "http://[::1]:9001/2018-06-01/runtime"
-        );
+    fn the_address_accepts_both_forms() {
+        let cases = [
+            ("127.0.0.1:9001", "127.0.0.1:9001", "/2018-06-01/runtime"),
+            (" localhost:80 ", "localhost:80", "/2018-06-01/runtime"),
+            (
+                "http://127.0.0.1:9000/.rt",
+                "127.0.0.1:9000",
+                "/.rt/2018-06-01/runtime",
+            ),
+            ("[::1]:9001", "[::1]:9001", "/2018-06-01/runtime"),
+        ];
+        for (value, authority, root) in cases {
+            let api = api_address(value).unwrap();
+            assert_eq!(
+                (api.authority.as_str(), api.root.as_str()),
+                (authority, root)
+            );
+        }
     }
 
     #[test]
-    fn base_url_refuses_what_cannot_work() {
+    fn the_address_refuses_what_cannot_work() {
         for bad in [
             "",
             "localhost",
@@ -265,7 +278,7 @@ mod tests {
             "ftp://h:1",
         ] {
             assert_eq!(
-                base_url(bad),
+                api_address(bad),
                 Err(Error::BadApiAddress(bad.to_string())),
                 "{bad:?}"
             );

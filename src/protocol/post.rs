@@ -6,8 +6,8 @@ use super::*;
 /// One request the runtime sends, as data: where, which headers, what body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post<'a> {
-    /// Full URL of the endpoint.
-    pub url: String,
+    /// The endpoint's path, below the API's root (the client owns the root).
+    pub path: String,
     /// `Content-Type` of the body.
     pub content_type: &'static str,
     /// `Lambda-Runtime-Function-Error-Type`, on error reports only.
@@ -19,9 +19,9 @@ pub struct Post<'a> {
 }
 
 /// The post that delivers a handler's result.
-pub fn response<'a>(base: &str, ctx: &'a Context, body: &'a [u8]) -> Post<'a> {
+pub fn response<'a>(ctx: &'a Context, body: &'a [u8]) -> Post<'a> {
     Post {
-        url: format!("{base}/invocation/{}/response", ctx.request_id),
+        path: format!("/invocation/{}/response", ctx.request_id),
         content_type: "application/json",
         error_type: None,
         invocation_id: ctx.invocation_id.as_deref(),
@@ -30,9 +30,9 @@ pub fn response<'a>(base: &str, ctx: &'a Context, body: &'a [u8]) -> Post<'a> {
 }
 
 /// The post that reports a failed invocation.
-pub fn error<'a>(base: &str, ctx: &'a Context, diagnostic: &Diagnostic) -> Post<'a> {
+pub fn error<'a>(ctx: &'a Context, diagnostic: &Diagnostic) -> Post<'a> {
     Post {
-        url: format!("{base}/invocation/{}/error", ctx.request_id),
+        path: format!("/invocation/{}/error", ctx.request_id),
         content_type: ERROR_CONTENT_TYPE,
         error_type: Some(diagnostic.header_value()),
         invocation_id: ctx.invocation_id.as_deref(),
@@ -41,9 +41,9 @@ pub fn error<'a>(base: &str, ctx: &'a Context, diagnostic: &Diagnostic) -> Post<
 }
 
 /// The post that reports a failed initialisation; the process exits after it.
-pub fn init_error(base: &str, diagnostic: &Diagnostic) -> Post<'static> {
+pub fn init_error(diagnostic: &Diagnostic) -> Post<'static> {
     Post {
-        url: format!("{base}/init/error"),
+        path: "/init/error".to_string(),
         content_type: ERROR_CONTENT_TYPE,
         error_type: Some(diagnostic.header_value()),
         invocation_id: None,
@@ -53,9 +53,7 @@ pub fn init_error(base: &str, diagnostic: &Diagnostic) -> Post<'static> {
 
 /// SnapStart: `GET` this after init (and the before-snapshot hooks); Lambda
 /// answers once the snapshot has been restored.
-pub fn restore_next_url(base: &str) -> String {
-    format!("{base}/restore/next")
-}
+pub const RESTORE_NEXT: &str = "/restore/next";
 
 /// SnapStart: what a `/restore/next` answer's status means. 200 is the only
 /// success: the process was restored and may run its after-restore hooks.
@@ -70,9 +68,9 @@ pub fn judge_restore_next(status: u16) -> Result<(), Error> {
 /// says `Runtime.AfterRestoreError`, as Lambda's own runtimes send it; the
 /// body carries the hook's own error type and message. The process exits
 /// after it.
-pub fn restore_error(base: &str, diagnostic: &Diagnostic) -> Post<'static> {
+pub fn restore_error(diagnostic: &Diagnostic) -> Post<'static> {
     Post {
-        url: format!("{base}/restore/error"),
+        path: "/restore/error".to_string(),
         content_type: ERROR_CONTENT_TYPE,
         error_type: Some(AFTER_RESTORE_ERROR.to_string()),
         invocation_id: None,
@@ -124,26 +122,19 @@ mod tests {
 
     #[test]
     fn posts_carry_the_id_and_the_nonce() {
-        let base = base_url("h:1").unwrap();
         let ctx = Context {
             request_id: "r1".into(),
             invocation_id: Some("n1".into()),
             ..Context::default()
         };
-        let ok = response(&base, &ctx, b"{}");
-        assert_eq!(
-            ok.url,
-            "http://h:1/2018-06-01/runtime/invocation/r1/response"
-        );
+        let ok = response(&ctx, b"{}");
+        assert_eq!(ok.path, "/invocation/r1/response");
         assert_eq!(ok.invocation_id, Some("n1"));
         assert_eq!(ok.error_type, None);
         assert_eq!(&*ok.body, b"{}");
 
-        let failed = error(&base, &ctx, &Diagnostic::new("Boom", "it \"broke\"\n"));
-        assert_eq!(
-            failed.url,
-            "http://h:1/2018-06-01/runtime/invocation/r1/error"
-        );
+        let failed = error(&ctx, &Diagnostic::new("Boom", "it \"broke\"\n"));
+        assert_eq!(failed.path, "/invocation/r1/error");
         assert_eq!(failed.content_type, "application/vnd.aws.lambda.error+json");
         assert_eq!(failed.error_type.as_deref(), Some("Function.Boom"));
         assert_eq!(
@@ -155,10 +146,10 @@ mod tests {
             request_id: "r2".into(),
             ..Context::default()
         };
-        assert_eq!(response(&base, &no_nonce, b"").invocation_id, None);
+        assert_eq!(response(&no_nonce, b"").invocation_id, None);
 
-        let init = init_error(&base, &Diagnostic::new("NoConfig", "missing"));
-        assert_eq!(init.url, "http://h:1/2018-06-01/runtime/init/error");
+        let init = init_error(&Diagnostic::new("NoConfig", "missing"));
+        assert_eq!(init.path, "/init/error");
         assert_eq!(init.error_type.as_deref(), Some("Function.NoConfig"));
         assert_eq!(
             &*init.body,
@@ -186,19 +177,14 @@ mod tests {
 
     #[test]
     fn snapstart_endpoints() {
-        let base = "http://127.0.0.1:9001/2018-06-01/runtime";
-        assert_eq!(
-            restore_next_url(base),
-            "http://127.0.0.1:9001/2018-06-01/runtime/restore/next"
-        );
         assert_eq!(judge_restore_next(200), Ok(()));
         for status in [202, 403, 500] {
             let e = judge_restore_next(status).unwrap_err();
             assert_eq!(e, Error::RestoreStatus(status));
             assert!(e.is_fatal());
         }
-        let post = restore_error(base, &Diagnostic::new("CacheCold", "no cache"));
-        assert_eq!(post.url, format!("{base}/restore/error"));
+        let post = restore_error(&Diagnostic::new("CacheCold", "no cache"));
+        assert_eq!(post.path, "/restore/error");
         assert_eq!(
             post.error_type.as_deref(),
             Some("Runtime.AfterRestoreError")

@@ -8,8 +8,8 @@ use super::*;
 /// [`error_trailers`] for how a failure after the first byte ends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamHead<'a> {
-    /// Full URL of the endpoint: the same `/response` as a buffered answer.
-    pub url: String,
+    /// The endpoint's path: the same `/response` as a buffered answer.
+    pub path: String,
     /// The headers: content type, response mode, framing, declared trailers,
     /// and the nonce when `/next` sent one.
     pub headers: Vec<(&'static str, &'a str)>,
@@ -19,7 +19,7 @@ pub struct StreamHead<'a> {
 ///
 /// The two error trailers are declared up front, as the AWS documentation
 /// asks, whether or not they are sent in the end.
-pub fn stream_head<'a>(base: &str, ctx: &'a Context, content_type: &'a str) -> StreamHead<'a> {
+pub fn stream_head<'a>(ctx: &'a Context, content_type: &'a str) -> StreamHead<'a> {
     let mut headers = vec![
         ("Content-Type", content_type),
         (FUNCTION_RESPONSE_MODE, "streaming"),
@@ -33,7 +33,7 @@ pub fn stream_head<'a>(base: &str, ctx: &'a Context, content_type: &'a str) -> S
         headers.push((INVOCATION_ID, nonce));
     }
     StreamHead {
-        url: format!("{base}/invocation/{}/response", ctx.request_id),
+        path: format!("/invocation/{}/response", ctx.request_id),
         headers,
     }
 }
@@ -81,17 +81,13 @@ mod tests {
 
     #[test]
     fn a_stream_declares_its_mode_framing_and_trailers() {
-        let base = base_url("h:1").unwrap();
         let ctx = Context {
             request_id: "r1".into(),
             invocation_id: Some("n1".into()),
             ..Context::default()
         };
-        let head = stream_head(&base, &ctx, "text/plain");
-        assert_eq!(
-            head.url,
-            "http://h:1/2018-06-01/runtime/invocation/r1/response"
-        );
+        let head = stream_head(&ctx, "text/plain");
+        assert_eq!(head.path, "/invocation/r1/response");
         assert_eq!(
             head.headers,
             [
@@ -109,7 +105,7 @@ mod tests {
             request_id: "r2".into(),
             ..Context::default()
         };
-        assert_eq!(stream_head(&base, &bare, "x").headers.len(), 4);
+        assert_eq!(stream_head(&bare, "x").headers.len(), 4);
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //!
 //! When Lambda sets `AWS_LAMBDA_MAX_CONCURRENCY`, its Runtime API accepts
 //! that many concurrent `/next` and `/response` calls in one execution
-//! environment. [`Runtime::run_concurrent`] answers with N copies of the one
-//! loop, `run_loop`, each on its own thread (the main thread is one of them)
-//! with its own kept-alive connection: nothing is shared but the handler,
-//! the function's configuration and the after-response hook. Without the
-//! variable, or with 1, it is exactly the single-threaded loop of
-//! [`Runtime::run`].
+//! environment. [`Runtime::serve_concurrent`] answers with N copies of the
+//! one loop, `run_loop`, each on its own thread (the main thread is one of
+//! them) with its own handler, sink and kept-alive connection: nothing is
+//! shared but what the handlers borrow, the function's configuration and the
+//! after-response hook. Any handler kind works, streaming and HTTP
+//! included. Without the variable, or with 1, it is exactly
+//! [`Runtime::serve`].
 //!
 //! What is per invocation stays per thread: the phase the panic hook and the
 //! logger read (`in_flight`), and the connection. `_X_AMZN_TRACE_ID` cannot
@@ -18,28 +19,20 @@
 //! On glibc each thread also gets a malloc arena of its own
 //! ([`one_arena_per_thread`]): shared arenas made a long run's memory creep.
 
-use std::boxed::Box;
-use std::fmt::Display;
 use std::format;
 use std::string::String;
 use std::sync::Arc;
 use std::thread;
-use std::vec::Vec;
-
-use miniserde::{Deserialize, Serialize, json};
 
 use super::in_flight::enter_runtime_thread;
-use super::{Runtime, exit_with, parse_event, trace_env};
-use crate::client::Client;
-use crate::context::{Config, Context};
-use crate::error::Diagnostic;
+use super::{Handler, Runtime, exit_with, trace_env};
 
-/// The most threads `run_concurrent` starts, whatever the variable says.
+/// The most threads `serve_concurrent` starts, whatever the variable says.
 /// Lambda's own defaults are tens per vCPU; a value beyond this is a mistake
 /// (or a typo), and thousands of threads would only cost memory.
 pub const MAX_THREADS: usize = 512;
 
-/// The stack of each thread `run_concurrent` starts, unless
+/// The stack of each thread `serve_concurrent` starts, unless
 /// [`Runtime::thread_stack_size`] or `RUST_MIN_STACK` says otherwise: a
 /// quarter of std's 2 MiB. The runtime's own loop runs in under 32 KiB
 /// (size profile; under 128 KiB in a debug build); the rest is the
@@ -48,30 +41,25 @@ pub const MAX_THREADS: usize = 512;
 /// README), so this bounds address space, not memory.
 pub const DEFAULT_STACK_SIZE: usize = 512 * 1024;
 
-/// The after-response hook of [`Runtime::after_response_concurrent`], shared
-/// by every thread. Leaked rather than counted: the runtime serves until the
-/// process exits, and a reference needs no drop code in every bootstrap.
-pub(super) type SharedAfterResponse = &'static (dyn Fn(&Context) + Send + Sync);
-
-/// A handler every thread calls at once, as the loops see it.
-type SharedHandler<'a> = dyn Fn(&[u8], &Context) -> Result<Vec<u8>, Diagnostic> + Sync + 'a;
-
 impl Runtime {
-    /// Serve events with a typed handler that may run on several threads at
-    /// once: `AWS_LAMBDA_MAX_CONCURRENCY` of them under Lambda Managed
-    /// Instances, one otherwise. The handler is shared by reference, so it
-    /// must be `Fn + Sync` (keep mutable state behind a `Mutex` or an
-    /// atomic); it need not be `'static` or `Send`.
+    /// Serve events on as many threads as `AWS_LAMBDA_MAX_CONCURRENCY` asks
+    /// for (Lambda Managed Instances), one otherwise. `make` builds each
+    /// thread's handler, of any kind, on that thread: state the handler
+    /// owns is per thread, and what it borrows from `make`'s surroundings is
+    /// shared (keep it behind a `Mutex` or an atomic). SnapStart hooks run
+    /// once, before any thread starts.
     ///
     /// ```no_run
     /// use std::sync::atomic::{AtomicU64, Ordering};
-    /// use tiny_lambda::{Context, Runtime};
+    /// use tiny_lambda::{Context, Handler, Runtime};
     ///
     /// fn main() {
     ///     let served = AtomicU64::new(0);
-    ///     Runtime::from_env().run_concurrent(|name: String, ctx: &Context| {
-    ///         let n = served.fetch_add(1, Ordering::Relaxed);
-    ///         Ok::<_, String>(format!("hello {name} ({n}, {})", ctx.request_id))
+    ///     Runtime::from_env().serve_concurrent(|| {
+    ///         Handler::json(|name: String, ctx: &Context| {
+    ///             let n = served.fetch_add(1, Ordering::Relaxed);
+    ///             Ok::<_, String>(format!("hello {name} ({n}, {})", ctx.request_id))
+    ///         })
     ///     })
     /// }
     /// ```
@@ -81,100 +69,38 @@ impl Runtime {
     /// If a thread cannot be started, the runtime serves with the threads it
     /// has and logs how many. A fault that ends the loop on any thread ends
     /// the process, as in single mode.
-    pub fn run_concurrent<E, R, Err, F>(self, handler: F) -> !
+    pub fn serve_concurrent<'a, M>(mut self, make: M) -> !
     where
-        E: Deserialize,
-        R: Serialize,
-        Err: Display + 'static,
-        F: Fn(E, &Context) -> Result<R, Err> + Sync,
+        M: Fn() -> Handler<'a> + Sync,
     {
-        self.run_concurrent_raw(
-            move |event: &[u8], ctx: &Context| -> Result<Vec<u8>, Diagnostic> {
-                let event = parse_event(event)?;
-                match handler(event, ctx) {
-                    Ok(result) => Ok(json::to_string(&result).into_bytes()),
-                    Err(e) => Err(Diagnostic::from_error(&e)),
-                }
-            },
-        )
+        self.snapstart();
+        let (n, warning) = concurrency(std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok().as_deref());
+        if let Some(warning) = warning {
+            log::warn!("{warning}");
+        }
+        if n == 1 {
+            let fault = self.run_loop(&mut make());
+            exit_with(&fault)
+        }
+        serve_on_threads(self, n, &make)
     }
 
-    /// [`Runtime::run_concurrent`] with a handler on raw bytes.
-    pub fn run_concurrent_raw<Err, F>(self, handler: F) -> !
-    where
-        Err: Display + 'static,
-        F: Fn(&[u8], &Context) -> Result<Vec<u8>, Err> + Sync,
-    {
-        let erased = move |event: &[u8], ctx: &Context| {
-            handler(event, ctx).map_err(|e| Diagnostic::from_error(&e))
-        };
-        serve(self, &erased)
-    }
-
-    /// Set a hook that runs after each answer, on the thread that answered,
-    /// like [`Runtime::after_response`] but callable from every thread at
-    /// once. Replaces a hook set before.
-    pub fn after_response_concurrent(
-        mut self,
-        hook: impl Fn(&Context) + Send + Sync + 'static,
-    ) -> Runtime {
-        let shared: SharedAfterResponse = Box::leak(Box::new(hook));
-        self.after_response = Some(local_hook(shared));
-        self.shared_after_response = Some(shared);
-        self
-    }
-
-    /// The stack size of each thread [`Runtime::run_concurrent`] starts, in
-    /// bytes (the main thread keeps its own). Default:
-    /// `RUST_MIN_STACK` if set, else [`DEFAULT_STACK_SIZE`].
+    /// The stack size of each thread [`Runtime::serve_concurrent`] starts,
+    /// in bytes (the main thread keeps its own). Default: `RUST_MIN_STACK`
+    /// if set, else [`DEFAULT_STACK_SIZE`].
     pub fn thread_stack_size(mut self, bytes: usize) -> Runtime {
         self.thread_stack_size = Some(bytes);
         self
     }
-
-    /// The runtime of one more thread: its own connection, the shared
-    /// configuration and hook, no init or SnapStart duties.
-    fn for_thread(
-        client: Client,
-        config: Arc<Config>,
-        hook: Option<SharedAfterResponse>,
-    ) -> Runtime {
-        Runtime {
-            client,
-            config,
-            after_response: hook.map(local_hook),
-            shared_after_response: None,
-            snapstart: None,
-            thread_stack_size: None,
-        }
-    }
 }
 
-fn local_hook(shared: SharedAfterResponse) -> super::AfterResponse {
-    Box::new(move |ctx: &Context| shared(ctx))
-}
-
-/// SnapStart (if any), then one loop per unit of concurrency. Never returns:
-/// the first fatal fault on any thread ends the process.
-fn serve(mut runtime: Runtime, handler: &SharedHandler) -> ! {
-    runtime.snapstart();
-    let (mut n, warning) = concurrency(std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok().as_deref());
-    if let Some(warning) = warning {
-        log::warn!("{warning}");
-    }
-    if n > 1 && runtime.after_response.is_some() && runtime.shared_after_response.is_none() {
-        log::warn!(
-            "the after_response hook cannot be called from several threads \
-             (use after_response_concurrent); serving one invocation at a time"
-        );
-        n = 1;
-    }
-    let mut local = |event: &[u8], ctx: &Context| handler(event, ctx);
-    if n == 1 {
-        let fault = runtime.run_loop(&mut local);
-        exit_with(&fault)
-    }
-
+/// One loop per unit of concurrency, `n` of them. Never returns: the first
+/// fatal fault on any thread ends the process.
+fn serve_on_threads<'a>(
+    mut runtime: Runtime,
+    n: usize,
+    make: &(dyn Fn() -> Handler<'a> + Sync),
+) -> ! {
     trace_env::leave_unset();
     one_arena_per_thread(n);
     let stack_size = runtime.thread_stack_size.unwrap_or_else(default_stack_size);
@@ -185,11 +111,23 @@ fn serve(mut runtime: Runtime, handler: &SharedHandler) -> ! {
         for i in 1..n {
             let client = runtime.client.with_own_connection();
             let config = Arc::clone(&runtime.config);
-            let hook = runtime.shared_after_response;
+            let after_response = runtime.after_response;
             let spawned = thread::Builder::new()
                 .name(format!("lambda-{i}"))
                 .stack_size(stack_size)
-                .spawn_scoped(scope, move || worker(client, config, hook, handler));
+                .spawn_scoped(scope, move || {
+                    enter_runtime_thread(client.clone());
+                    // No init or SnapStart duties: those ran before the threads.
+                    let mut runtime = Runtime {
+                        client,
+                        config,
+                        after_response,
+                        snapstart: None,
+                        thread_stack_size: None,
+                    };
+                    let fault = runtime.run_loop(&mut make());
+                    exit_with(&fault)
+                });
             if let Err(e) = spawned {
                 // Each further try would fail the same way (no memory, no
                 // thread slots); fewer loops are still a correct runtime.
@@ -202,22 +140,9 @@ fn serve(mut runtime: Runtime, handler: &SharedHandler) -> ! {
             started += 1;
         }
         log::debug!("serving up to {started} invocations at a time");
-        let fault = runtime.run_loop(&mut local);
+        let fault = runtime.run_loop(&mut make());
         exit_with(&fault)
     })
-}
-
-/// One more loop, on its own thread.
-fn worker(
-    client: Client,
-    config: Arc<Config>,
-    hook: Option<SharedAfterResponse>,
-    handler: &SharedHandler,
-) -> ! {
-    enter_runtime_thread(client.clone());
-    let mut local = |event: &[u8], ctx: &Context| handler(event, ctx);
-    let fault = Runtime::for_thread(client, config, hook).run_loop(&mut local);
-    exit_with(&fault)
 }
 
 /// glibc's default: threads get arenas of their own up to this many per core,
@@ -328,8 +253,7 @@ pub(super) fn concurrency(value: Option<&str>) -> (usize, Option<String>) {
     }
 }
 
-/// For the entry points whose handler cannot be shared ([`Runtime::run`],
-/// [`Runtime::run_raw`]): one invocation at a time is always correct, but
+/// For [`Runtime::serve`]: one invocation at a time is always correct, but
 /// under Managed Instances it leaves capacity unused, so say so once.
 pub(super) fn note_one_at_a_time() {
     let Some(value) = std::env::var_os("AWS_LAMBDA_MAX_CONCURRENCY") else {
@@ -337,8 +261,8 @@ pub(super) fn note_one_at_a_time() {
     };
     if value != "1" {
         log::warn!(
-            "AWS_LAMBDA_MAX_CONCURRENCY is {value:?}, but run and run_raw serve one invocation \
-             at a time; use run_concurrent to serve several"
+            "AWS_LAMBDA_MAX_CONCURRENCY is {value:?}, but Runtime::serve serves one invocation \
+             at a time; use Runtime::serve_concurrent to serve several"
         );
     }
 }

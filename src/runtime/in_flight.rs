@@ -1,7 +1,7 @@
 //! What each runtime thread is doing right now (idle, in init, restoring
 //! from a snapshot, or handling one invocation), kept where the panic hook
 //! and the logger can read it, and the panic hook itself, which reports a
-//! panic to the endpoint the phase names. A streaming handler's loop also
+//! panic to the endpoint the phase names. A streaming handler's sink also
 //! puts its response stream here, and chains a step in front of the hook that
 //! ends a stream which has already sent bytes with the error trailers (see
 //! `install_stream_panic_hook`).
@@ -15,7 +15,7 @@
 //! that never starts such a thread pays nothing for it at start.
 
 use std::boxed::Box;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic;
 use std::string::String;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
 
 use super::report_init_error;
-use super::response_stream::Sink;
+use super::response_stream::StreamState;
 use crate::client::Client;
 use crate::context::Context;
 use crate::error::Diagnostic;
@@ -151,7 +151,7 @@ fn report_panic(info: &panic::PanicHookInfo<'_>) {
                 invocation_id,
                 ..Context::default()
             };
-            if let Err(e) = client.post(&protocol::error(client.base(), &ctx, &diagnostic)) {
+            if let Err(e) = client.post(&protocol::error(&ctx, &diagnostic)) {
                 log::error!("could not report the panic: {e}");
             }
         }
@@ -162,15 +162,17 @@ fn report_panic(info: &panic::PanicHookInfo<'_>) {
     std::eprintln!("{info}");
 }
 
-/// The response stream of the invocation in flight, while a streaming
-/// handler runs. Kept apart from `IN_FLIGHT` so that a bootstrap that never
-/// streams carries none of it.
-static STREAM: Mutex<Option<Arc<Mutex<Sink>>>> = Mutex::new(None);
+std::thread_local! {
+    /// The response stream of the invocation in flight on this runtime
+    /// thread, while a streaming handler runs. Kept apart from `IN_FLIGHT`
+    /// so that a bootstrap that never streams carries none of it; per
+    /// thread, as each runtime thread streams its own answers.
+    static STREAM: RefCell<Option<Arc<Mutex<StreamState>>>> = const { RefCell::new(None) };
+}
 
-pub(super) fn set_stream(sink: Option<Arc<Mutex<Sink>>>) {
-    *STREAM
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) = sink;
+pub(super) fn set_stream(sink: Option<Arc<Mutex<StreamState>>>) {
+    // Fails only while the thread is being torn down, which it is not.
+    let _ = STREAM.try_with(|stream| stream.replace(sink));
 }
 
 /// For streaming handlers: in front of the hook above, a step that ends the
@@ -194,11 +196,10 @@ fn end_stream_on_panic(payload: &(dyn std::any::Any + Send)) {
     if in_flight().thread != Some(thread::current().id()) {
         return;
     }
-    let Some(sink) = STREAM
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone()
-    else {
+    // A panic inside `set_stream` itself is the only way to find it
+    // borrowed; that stream is then left to the hook below.
+    let sink = STREAM.try_with(|stream| stream.try_borrow().ok().and_then(|s| s.clone()));
+    let Some(sink) = sink.ok().flatten() else {
         return;
     };
     // Locked means the panic came from inside a write: the stream is

@@ -1,18 +1,23 @@
 //! The runtime loop and what surrounds it: start-up, the init phase, the
-//! typed and raw handler entry points, panics, and the post-response hook.
+//! after-response hook, and the modes the environment picks.
 //!
-//! [`Runtime::run_raw`] hands a non-generic loop, `run_loop`, one
-//! `&mut dyn FnMut`: every handler type shares the same loop in the binary
-//! instead of stamping out a copy per type. Read `run_loop` first; it is the
-//! whole protocol in a dozen lines.
+//! Read `Runtime::run_loop` first: next, hand the event to the handler,
+//! answer through the sink, after-response hook, repeat. It is the whole
+//! protocol in one function, and there is only one: every handler kind goes
+//! through it.
 //!
-//! Beside it: `in_flight` (what each runtime thread is doing, read by the
-//! panic hook and the logger, and the hook itself), `trace_env`
-//! (`_X_AMZN_TRACE_ID`), and the two execution-environment modes:
-//! `concurrency` (Lambda Managed Instances: the same loop on N threads) and
-//! `snapstart` (the before-snapshot and after-restore hooks). Response
-//! streaming has its own entry points and loop in `streaming`, and the writer
-//! a streaming handler fills in `response_stream`.
+//! Beside it:
+//! - `handler`: the handler kinds ([`Handler::json`], [`Handler::raw`],
+//!   [`Handler::streaming`], and the HTTP adapter's), small adapters that
+//!   turn a user's function into what the loop calls, and pick its sink;
+//! - `sink`: where an answer goes, posted whole after the handler returns;
+//!   `response_stream`: or streamed while it runs ([`ResponseStream`]);
+//! - the two execution-environment modes, which wrap the loop and so apply
+//!   to every kind: `concurrency` (Lambda Managed Instances: the same loop
+//!   on N threads) and `snapstart` (hooks around a snapshot);
+//! - `in_flight` (what each runtime thread is doing, read by the panic hook
+//!   and the logger, and the hook itself) and `trace_env`
+//!   (`_X_AMZN_TRACE_ID`).
 
 use std::boxed::Box;
 use std::fmt::Display;
@@ -22,22 +27,23 @@ use std::thread;
 use std::time::Duration;
 use std::vec::Vec;
 
-use miniserde::{Deserialize, Serialize, json};
+use miniserde::{Deserialize, Serialize};
 
 use crate::client::Client;
 use crate::context::{Config, Context};
 use crate::error::{Diagnostic, Error};
-use crate::{logging, protocol};
+use crate::logging;
 
 mod concurrency;
+mod handler;
 mod in_flight;
 mod response_stream;
+mod sink;
 mod snapstart;
-mod streaming;
 mod trace_env;
 
 pub use concurrency::{DEFAULT_STACK_SIZE, MAX_THREADS};
-
+pub use handler::Handler;
 #[cfg(feature = "env_logger")]
 pub(crate) use in_flight::with_request_id;
 use in_flight::{
@@ -46,8 +52,7 @@ use in_flight::{
 pub use response_stream::{ResponseStream, STREAM_BUFFER_BYTES};
 // The streamed answer's state, for the `stream` fuzz target (`crate::__fuzz`).
 #[cfg(fuzzing)]
-pub(crate) use response_stream::{Ended, Sink, lock};
-pub use streaming::{run_streaming, run_streaming_raw};
+pub(crate) use response_stream::{Ended, StreamState, lock};
 use trace_env::set_trace_env;
 
 /// How often a failed `/next` is tried again before the process gives up, and
@@ -59,32 +64,34 @@ const NEXT_RETRY_DELAYS_MS: [u64; 3] = [20, 100, 500];
 /// init error). Lambda only sees "non-zero"; one value keeps scripts simple.
 pub const EXIT_FAILURE: i32 = 1;
 
-type AfterResponse = Box<dyn FnMut(&Context)>;
-
-/// Every handler, typed or raw, as the loop sees it: event bytes in, response
-/// bytes or a failure report out.
-type RawHandler<'a> = dyn FnMut(&[u8], &Context) -> Result<Vec<u8>, Diagnostic> + 'a;
+/// The after-response hook, shared by every runtime thread. Leaked rather
+/// than counted: the runtime serves until the process exits, and a reference
+/// needs no drop code in every bootstrap.
+type AfterResponse = &'static (dyn Fn(&Context) + Send + Sync);
 
 /// A started runtime: logging installed, configuration read, Runtime API known.
 ///
+/// Pick a handler kind ([`Handler`]) and [`serve`](Runtime::serve) it; the
+/// environment picks the mode (SnapStart, and with
+/// [`serve_concurrent`](Runtime::serve_concurrent) Lambda Managed Instances).
+///
 /// ```no_run
-/// use tiny_lambda::{Context, Runtime};
+/// use tiny_lambda::{Context, Handler, Runtime};
 ///
 /// fn main() {
 ///     let runtime = Runtime::from_env();
 ///     let greeting = runtime.init(|| std::env::var("GREETING"));
 ///     runtime
 ///         .after_response(|ctx: &Context| log::debug!("{} done", ctx.request_id))
-///         .run(move |name: String, _ctx: &Context| Ok::<_, String>(format!("{greeting}, {name}")));
+///         .serve(Handler::json(move |name: String, _ctx: &Context| {
+///             Ok::<_, String>(format!("{greeting}, {name}"))
+///         }));
 /// }
 /// ```
 pub struct Runtime {
     client: Client,
     config: Arc<Config>,
     after_response: Option<AfterResponse>,
-    /// Set with `after_response_concurrent`: the same hook as
-    /// `after_response` holds, in a form every thread can call.
-    shared_after_response: Option<concurrency::SharedAfterResponse>,
     /// None unless a hook was registered. A leaked reference rather than a
     /// box: hooks live until they run, and a reference needs no drop code in
     /// bootstraps that never register one.
@@ -112,13 +119,12 @@ impl Runtime {
         log::debug!(
             "tiny-lambda {} on {}",
             env!("CARGO_PKG_VERSION"),
-            client.base()
+            client.authority()
         );
         Runtime {
             client,
             config,
             after_response: None,
-            shared_after_response: None,
             snapstart: None,
             thread_stack_size: None,
         }
@@ -142,65 +148,34 @@ impl Runtime {
     }
 
     /// Set a hook that runs after each answer has been posted and before the
-    /// next `/next`: work that should not delay the caller (flush metrics,
-    /// trim caches). It runs after errors and panics too. Replaces a hook
-    /// set before. For [`Runtime::run_concurrent`] with several threads, use
-    /// [`Runtime::after_response_concurrent`].
-    pub fn after_response(mut self, hook: impl FnMut(&Context) + 'static) -> Runtime {
-        self.after_response = Some(Box::new(hook));
-        self.shared_after_response = None;
+    /// next `/next`, on the thread that answered: work that should not delay
+    /// the caller (flush metrics, trim caches). It runs after errors and
+    /// panics too. Replaces a hook set before. It may be called from several
+    /// threads at once under [`Runtime::serve_concurrent`], hence `Sync`;
+    /// keep its state behind a `Mutex` or an atomic.
+    pub fn after_response(mut self, hook: impl Fn(&Context) + Send + Sync + 'static) -> Runtime {
+        self.after_response = Some(Box::leak(Box::new(hook)));
         self
     }
 
-    /// Serve events with a typed handler: the event is parsed from JSON into
-    /// `E`, the result serialised to JSON. Returns only by exiting the process.
+    /// Serve events with `handler`, one invocation at a time. Returns only by
+    /// exiting the process.
     ///
-    /// An event that does not parse is reported as `Runtime.InvalidEvent` and
-    /// the loop goes on; a handler error is reported with its type name as
-    /// `errorType` (see [`Diagnostic`]) and the loop goes on.
-    pub fn run<E, R, Err, F>(self, mut handler: F) -> !
-    where
-        E: Deserialize,
-        R: Serialize,
-        Err: Display + 'static,
-        F: FnMut(E, &Context) -> Result<R, Err>,
-    {
-        self.run_raw(
-            move |event: &[u8], ctx: &Context| -> Result<Vec<u8>, Diagnostic> {
-                let event = parse_event(event)?;
-                match handler(event, ctx) {
-                    Ok(result) => Ok(json::to_string(&result).into_bytes()),
-                    Err(e) => Err(Diagnostic::from_error(&e)),
-                }
-            },
-        )
-    }
-
-    /// Serve events with a handler on raw bytes: the event body in, the
-    /// response body out. For users who bring their own parsing.
-    ///
-    /// `run` and `run_raw` serve one invocation at a time, whatever
-    /// `AWS_LAMBDA_MAX_CONCURRENCY` says (a warning is logged when it asks
-    /// for more): that is always correct, and a `FnMut` handler cannot be
-    /// called from several threads. [`Runtime::run_concurrent`] serves
-    /// several.
-    pub fn run_raw<Err, F>(mut self, mut handler: F) -> !
-    where
-        Err: Display + 'static,
-        F: FnMut(&[u8], &Context) -> Result<Vec<u8>, Err>,
-    {
-        let mut erased = move |event: &[u8], ctx: &Context| {
-            handler(event, ctx).map_err(|e| Diagnostic::from_error(&e))
-        };
+    /// One at a time whatever `AWS_LAMBDA_MAX_CONCURRENCY` says (a warning is
+    /// logged when it asks for more): always correct, and the handler may
+    /// keep state without locks. [`Runtime::serve_concurrent`] serves several.
+    pub fn serve(mut self, mut handler: Handler) -> ! {
         self.snapstart();
         concurrency::note_one_at_a_time();
-        let fault = self.run_loop(&mut erased);
+        let fault = self.run_loop(&mut handler);
         exit_with(&fault)
     }
 
-    /// The runtime: next, handle, respond or report, after-response hook,
-    /// repeat. Returns only the fault that ends the process.
-    fn run_loop(mut self, handler: &mut RawHandler) -> Error {
+    /// The runtime: next, hand the event to the handler, answer through the
+    /// sink (buffered or streamed), after-response hook, repeat. Returns only
+    /// the fault that ends the process.
+    fn run_loop(&mut self, handler: &mut Handler) -> Error {
+        let mut sink = handler.sink(&self.client);
         loop {
             let (ctx, event) = match self.next() {
                 Ok(invocation) => invocation,
@@ -211,20 +186,23 @@ impl Runtime {
                 ctx.request_id.clone(),
                 ctx.invocation_id.clone(),
             ));
+            sink.begin(&ctx);
 
-            let outcome = panic::catch_unwind(AssertUnwindSafe(|| handler(&event, &ctx)));
+            let outcome =
+                panic::catch_unwind(AssertUnwindSafe(|| handler.call(&event, &ctx, &mut *sink)));
             drop(event);
             let posted = match outcome {
-                Ok(Ok(body)) => self.post(&protocol::response(self.client.base(), &ctx, &body)),
+                Ok(Ok(body)) => sink.end(&self.client, &ctx, Ok(body)),
                 Ok(Err(diagnostic)) => {
                     log::error!("invocation failed: {diagnostic}");
-                    self.post(&protocol::error(self.client.base(), &ctx, &diagnostic))
+                    sink.end(&self.client, &ctx, Err(diagnostic))
                 }
-                // The panic hook has reported it already, unless someone replaced the hook.
+                // The panic hook has reported it already, unless someone
+                // replaced the hook.
                 Err(payload) => match take_phase() {
                     Phase::Invocation(..) => {
                         let diagnostic = panic_diagnostic(payload_message(&*payload));
-                        self.post(&protocol::error(self.client.base(), &ctx, &diagnostic))
+                        sink.end(&self.client, &ctx, Err(diagnostic))
                     }
                     _ => Ok(()),
                 },
@@ -235,9 +213,9 @@ impl Runtime {
         }
     }
 
-    /// What follows every answer, buffered or streamed: the fault that ends
-    /// the process, if it was one; else the post-response hook.
-    fn after_answer(&mut self, posted: Result<(), Error>, ctx: &Context) -> Option<Error> {
+    /// What follows every answer: the fault that ends the process, if it was
+    /// one; else the after-response hook.
+    fn after_answer(&self, posted: Result<(), Error>, ctx: &Context) -> Option<Error> {
         set_phase(Phase::Idle);
         match posted {
             Err(fault) if fault.is_fatal() => return Some(fault),
@@ -246,7 +224,7 @@ impl Runtime {
             Err(refused) => log::warn!("answer for {} not accepted: {refused}", ctx.request_id),
             Ok(()) => {}
         }
-        if let Some(hook) = self.after_response.as_mut() {
+        if let Some(hook) = self.after_response {
             hook(ctx);
         }
         None
@@ -269,24 +247,11 @@ impl Runtime {
             thread::sleep(Duration::from_millis(delay));
         }
     }
-
-    /// One post. If the connection died under it (the API closed an idle
-    /// keep-alive connection, say), one more try on a fresh connection: the
-    /// answer is worth more than the risk of a duplicate, which Lambda refuses
-    /// harmlessly with 403.
-    fn post(&self, post: &protocol::Post) -> Result<(), Error> {
-        match self.client.post(post) {
-            Err(Error::ApiGone(why)) => {
-                log::warn!("post to {} failed ({why}); trying once more", post.url);
-                thread::sleep(Duration::from_millis(NEXT_RETRY_DELAYS_MS[0]));
-                self.client.post(post)
-            }
-            other => other,
-        }
-    }
 }
 
-/// Serve events with a typed handler: [`Runtime::from_env`] then [`Runtime::run`].
+/// Serve events with a typed handler, one at a time: the event is parsed
+/// from JSON into `E`, the result serialised to JSON. The two-line start;
+/// [`Runtime::from_env`] then [`Runtime::serve`] with [`Handler::json`].
 ///
 /// ```no_run
 /// use tiny_lambda::Context;
@@ -310,56 +275,23 @@ where
     Err: Display + 'static,
     F: FnMut(E, &Context) -> Result<R, Err>,
 {
-    Runtime::from_env().run(handler)
+    Runtime::from_env().serve(Handler::json(handler))
 }
 
-/// Serve events with a handler that may run on several threads at once
-/// (Lambda Managed Instances): [`Runtime::from_env`] then
-/// [`Runtime::run_concurrent`].
-pub fn run_concurrent<E, R, Err, F>(handler: F) -> !
-where
-    E: Deserialize,
-    R: Serialize,
-    Err: Display + 'static,
-    F: Fn(E, &Context) -> Result<R, Err> + Sync,
-{
-    Runtime::from_env().run_concurrent(handler)
-}
-
-/// Serve events with a raw handler: [`Runtime::from_env`] then [`Runtime::run_raw`].
+/// Serve events with a handler on raw bytes, one at a time: the event body
+/// in, the response body out. [`Runtime::from_env`] then [`Runtime::serve`]
+/// with [`Handler::raw`].
 pub fn run_raw<Err, F>(handler: F) -> !
 where
     Err: Display + 'static,
     F: FnMut(&[u8], &Context) -> Result<Vec<u8>, Err>,
 {
-    Runtime::from_env().run_raw(handler)
-}
-
-fn parse_event<E: Deserialize>(event: &[u8]) -> Result<E, Diagnostic> {
-    let parsed = std::str::from_utf8(event)
-        .ok()
-        .and_then(|text| json::from_str(text).ok());
-    parsed.ok_or_else(|| invalid_event(std::any::type_name::<E>(), event))
-}
-
-/// Kept out of the generic `parse_event` so the message code exists once.
-fn invalid_event(type_name: &str, event: &[u8]) -> Diagnostic {
-    let why = if std::str::from_utf8(event).is_err() {
-        "is not UTF-8"
-    } else {
-        "does not parse"
-    };
-    let message = format!(
-        "the event ({} bytes) {why} as JSON for {type_name}",
-        event.len()
-    );
-    log::error!("{message}");
-    Diagnostic::runtime("InvalidEvent", message)
+    Runtime::from_env().serve(Handler::raw(handler))
 }
 
 fn report_init_error(client: &Client, diagnostic: &Diagnostic) {
     log::error!("init failed: {diagnostic}");
-    if let Err(e) = client.post(&protocol::init_error(client.base(), diagnostic)) {
+    if let Err(e) = client.post(&crate::protocol::init_error(diagnostic)) {
         log::error!("could not report the init error: {e}");
     }
 }
@@ -367,36 +299,4 @@ fn report_init_error(client: &Client, diagnostic: &Diagnostic) {
 fn exit_with(fault: &Error) -> ! {
     log::error!("{fault}; exiting");
     std::process::exit(EXIT_FAILURE)
-}
-
-use std::format;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, miniserde::Deserialize)]
-    struct Order {
-        items: u32,
-    }
-
-    #[test]
-    fn events_parse_or_say_why() {
-        let order: Order = parse_event(br#"{"items":3}"#).unwrap();
-        assert_eq!(order.items, 3);
-        let d = parse_event::<Order>(br#"{"items":"three"}"#).unwrap_err();
-        assert_eq!(d.header_value(), "Runtime.InvalidEvent");
-        assert!(
-            d.error_message.contains("does not parse as JSON for"),
-            "{}",
-            d.error_message
-        );
-        assert!(d.error_message.contains("Order"), "{}", d.error_message);
-        let d = parse_event::<Order>(&[0xff, 0xfe]).unwrap_err();
-        assert!(
-            d.error_message.contains("is not UTF-8"),
-            "{}",
-            d.error_message
-        );
-    }
 }

@@ -1,23 +1,28 @@
-//! [`ResponseStream`]: the `std::io::Write` a streaming handler fills, and
-//! behind it the state of one streamed answer (`Sink`): what is buffered,
-//! whether the post has started, and whether the Runtime API hung up.
+//! The streamed sink: [`ResponseStream`], the `std::io::Write` a streaming
+//! handler fills, and behind it the state of one streamed answer
+//! (`StreamState`): what is buffered, whether the post has started, and
+//! whether the Runtime API hung up.
 //!
 //! The post starts with the first chunk that leaves, not before: until then
 //! a failure can still go to `/invocation/{id}/error` as a buffered answer's
 //! would. Once a byte is out, a failure can only end the stream with the
-//! error trailers. The loop (`streaming.rs`) and the panic hook decide which;
-//! this file only knows how.
+//! error trailers. [`Streamed::end`] (for the loop) and the panic hook
+//! decide which; `StreamState` only knows how.
 
+use std::boxed::Box;
 use std::io::{self, Write};
 use std::string::{String, ToString};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::vec::Vec;
 
+use super::in_flight::{install_stream_panic_hook, set_stream};
+use super::sink::Sink;
+use crate::client::Client;
 use crate::context::Context;
 use crate::error::{Diagnostic, Error};
 use crate::protocol;
 use crate::transport::Response;
-use crate::transport::chunked::{StreamConnection, StreamPost};
+use crate::transport::stream_post::{StreamConnection, StreamPost};
 
 /// Writes are gathered up to this many bytes before they leave as one chunk.
 pub const STREAM_BUFFER_BYTES: usize = 16 * 1024;
@@ -51,17 +56,15 @@ const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 /// write simply blocks until the bytes are taken; past the size limit Lambda
 /// ends the stream, and writes fail as above.
 pub struct ResponseStream {
-    sink: Arc<Mutex<Sink>>,
+    sink: Arc<Mutex<StreamState>>,
 }
 
 /// One streamed answer's state, shared by the handler's [`ResponseStream`],
 /// the loop and the panic hook.
-pub(crate) struct Sink {
+pub(crate) struct StreamState {
     connection: StreamConnection,
-    /// The base URL of the Runtime API, as the client has it.
-    base: String,
-    /// The length of its `http://host:port`, the rest being the path.
-    origin_len: usize,
+    /// Where the API is: the post's path goes below its root.
+    client: Client,
     /// The invocation being answered (request id and nonce matter).
     ctx: Context,
     content_type: String,
@@ -85,7 +88,7 @@ pub(crate) enum Ended {
 }
 
 impl ResponseStream {
-    pub(crate) fn new(sink: Arc<Mutex<Sink>>) -> ResponseStream {
+    pub(crate) fn new(sink: Arc<Mutex<StreamState>>) -> ResponseStream {
         ResponseStream { sink }
     }
 
@@ -112,14 +115,16 @@ impl ResponseStream {
     ///
     /// ```no_run
     /// use std::io::Write;
-    /// use tiny_lambda::{Context, ResponseStream};
+    /// use tiny_lambda::{Context, Handler, ResponseStream, Runtime};
     ///
     /// fn main() {
-    ///     tiny_lambda::run_streaming_raw(|_event: &[u8], _ctx: &Context, out: &mut ResponseStream| {
-    ///         out.start_http(200, &[("content-type", "text/plain")], &[])?;
-    ///         out.write_all(b"hello")?;
-    ///         Ok::<_, std::io::Error>(())
-    ///     })
+    ///     Runtime::from_env().serve(Handler::streaming_raw(
+    ///         |_event: &[u8], _ctx: &Context, out: &mut ResponseStream| {
+    ///             out.start_http(200, &[("content-type", "text/plain")], &[])?;
+    ///             out.write_all(b"hello")?;
+    ///             Ok::<_, std::io::Error>(())
+    ///         },
+    ///     ))
     /// }
     /// ```
     pub fn start_http(
@@ -144,7 +149,7 @@ impl ResponseStream {
         self.sink().sent
     }
 
-    fn sink(&self) -> MutexGuard<'_, Sink> {
+    fn sink(&self) -> MutexGuard<'_, StreamState> {
         lock(&self.sink)
     }
 }
@@ -164,16 +169,15 @@ impl Write for ResponseStream {
 
 /// A panic while the sink was locked leaves it usable: the hook and the loop
 /// decide what to do with a half-sent stream.
-pub(crate) fn lock(sink: &Mutex<Sink>) -> MutexGuard<'_, Sink> {
+pub(crate) fn lock(sink: &Mutex<StreamState>) -> MutexGuard<'_, StreamState> {
     sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl Sink {
-    pub(crate) fn new(authority: &str, base: &str) -> Sink {
-        Sink {
-            connection: StreamConnection::new(authority),
-            base: base.to_string(),
-            origin_len: "http://".len() + authority.len(),
+impl StreamState {
+    pub(crate) fn new(client: &Client) -> StreamState {
+        StreamState {
+            connection: StreamConnection::new(client.authority()),
+            client: client.clone(),
             ctx: Context::default(),
             content_type: String::new(),
             buffer: Vec::with_capacity(STREAM_BUFFER_BYTES),
@@ -272,11 +276,11 @@ impl Sink {
 
     fn post_mut(&mut self) -> io::Result<&mut StreamPost> {
         if self.post.is_none() {
-            let head = protocol::stream_head(&self.base, &self.ctx, &self.content_type);
-            // Every URL comes from the base, so the path follows the origin.
-            let path = &head.url[self.origin_len..];
-            let post = self.connection.start(path, &head.headers)?;
-            log::debug!("POST {} (streaming)", head.url);
+            let head = protocol::stream_head(&self.ctx, &self.content_type);
+            let post = self
+                .connection
+                .start(&self.client.target(&head.path), &head.headers)?;
+            log::debug!("POST {} (streaming)", head.path);
             self.post = Some(post);
         }
         // Just set when it was missing.
@@ -358,6 +362,52 @@ impl Ended {
     }
 }
 
+/// The sink of every streaming kind: one stream, reused invocation after
+/// invocation, for the loop on one runtime thread.
+struct Streamed {
+    state: Arc<Mutex<StreamState>>,
+    writer: ResponseStream,
+}
+
+/// The sink of every streaming kind, for a loop on `client`; puts the panic
+/// hook's stream step in place.
+pub(super) fn sink(client: &Client) -> Box<dyn Sink> {
+    install_stream_panic_hook();
+    let state = Arc::new(Mutex::new(StreamState::new(client)));
+    let writer = ResponseStream::new(Arc::clone(&state));
+    Box::new(Streamed { state, writer })
+}
+
+impl Sink for Streamed {
+    fn begin(&mut self, ctx: &Context) {
+        lock(&self.state).begin(ctx);
+        set_stream(Some(Arc::clone(&self.state)));
+    }
+
+    fn stream(&mut self) -> Option<&mut ResponseStream> {
+        Some(&mut self.writer)
+    }
+
+    /// End the stream, with the error trailers on a failure; a failure
+    /// before any byte was sent goes to `/error` instead, as when buffered.
+    fn end(
+        &mut self,
+        client: &Client,
+        ctx: &Context,
+        outcome: Result<Vec<u8>, Diagnostic>,
+    ) -> Result<(), Error> {
+        set_stream(None);
+        let failure = outcome.err();
+        let ended = lock(&self.state).end(failure.as_ref());
+        match (ended, failure) {
+            (Ended::NotStarted, Some(diagnostic)) => {
+                client.post(&protocol::error(ctx, &diagnostic))
+            }
+            (ended, _) => ended.judge(&ctx.request_id),
+        }
+    }
+}
+
 fn misuse(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, String::from(message))
 }
@@ -420,9 +470,9 @@ mod tests {
         listener.local_addr().unwrap().to_string()
     }
 
-    fn stream_to(address: &str) -> (Arc<Mutex<Sink>>, ResponseStream) {
-        let base = protocol::base_url(address).unwrap();
-        let sink = Arc::new(Mutex::new(Sink::new(address, &base)));
+    fn stream_to(address: &str) -> (Arc<Mutex<StreamState>>, ResponseStream) {
+        let client = Client::new(address).unwrap();
+        let sink = Arc::new(Mutex::new(StreamState::new(&client)));
         let ctx = Context {
             request_id: "r1".into(),
             ..Context::default()

@@ -49,13 +49,13 @@ impl Runtime {
     /// and the process exits with [`EXIT_FAILURE`].
     ///
     /// ```no_run
-    /// use tiny_lambda::{Context, Runtime};
+    /// use tiny_lambda::{Context, Handler, Runtime};
     ///
     /// fn main() {
     ///     Runtime::from_env()
     ///         .before_snapshot(|| { log::info!("before snapshot"); Ok::<_, String>(()) })
     ///         .after_restore(|| { log::info!("after restore"); Ok::<_, String>(()) })
-    ///         .run(|name: String, _ctx: &Context| Ok::<_, String>(name))
+    ///         .serve(Handler::json(|name: String, _ctx: &Context| Ok::<_, String>(name)))
     /// }
     /// ```
     pub fn before_snapshot<E: Display + 'static>(
@@ -84,7 +84,8 @@ impl Runtime {
     }
 
     /// Take part in SnapStart if hooks were registered; a no-op otherwise.
-    /// Called by the entry points once, before any loop (or thread) starts.
+    /// Called by `serve` and `serve_concurrent` once, before any loop (or
+    /// thread) starts: so it applies to every handler kind.
     pub(super) fn snapstart(&mut self) {
         if let Some(hooks) = self.snapstart.take() {
             (hooks.lifecycle)(&self.client, hooks);
@@ -149,7 +150,7 @@ fn lifecycle(client: &Client, hooks: &mut Hooks) {
 /// Post a failed after-restore hook (or a panic in one) to `/restore/error`.
 fn report_restore_error(client: &Client, diagnostic: &Diagnostic) {
     log::error!("after-restore hook failed: {diagnostic}");
-    if let Err(e) = client.post(&protocol::restore_error(client.base(), diagnostic)) {
+    if let Err(e) = client.post(&protocol::restore_error(diagnostic)) {
         log::error!("could not report the restore error: {e}");
     }
 }

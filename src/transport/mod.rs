@@ -8,8 +8,9 @@
 //! - `ureq_agent` (feature `ureq`, on by default): ureq 3, its agent built from
 //!   the parts the Runtime API needs and nothing more (a resolver that takes
 //!   the address literally, a plain TCP connector, small buffers).
-//! - [`builtin`] (without `ureq`): about 200 lines of HTTP/1.1 on `std::net`,
-//!   the smallest tier. It is compiled in both builds so its tests always run.
+//! - `builtin` (without `ureq`): a socket and [`crate::http1`], the
+//!   smallest tier. Its tests also run in the ureq build, where the two are
+//!   held to the same answers.
 //!
 //! Both keep one connection alive, send bodies with a `Content-Length`, read
 //! bodies sized either way, and turn every failure into an `io::Error`; the
@@ -17,16 +18,17 @@
 //! enabling `ureq` anywhere in a dependency graph only swaps this one type.
 //!
 //! A streamed answer does not fit the trait (its body is written while the
-//! handler runs, and ends with trailers ureq cannot send): [`chunked`] sends
-//! it on a connection of its own, in both builds.
+//! handler runs, and ends with trailers ureq cannot send): `stream_post`
+//! sends it on a connection of its own, in both builds.
 
-use std::io;
+use std::io::{self, BufReader};
 use std::net::TcpStream;
 use std::string::String;
 use std::vec::Vec;
 
+#[cfg(any(not(feature = "ureq"), test, fuzzing))]
 pub(crate) mod builtin;
-pub(crate) mod chunked;
+pub(crate) mod stream_post;
 #[cfg(feature = "ureq")]
 pub(crate) mod ureq_agent;
 
@@ -65,6 +67,9 @@ pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
+    /// Whether the connection may carry the next exchange (no
+    /// `Connection: close`, not HTTP/1.0).
+    pub(crate) keep_alive: bool,
 }
 
 impl Response {
@@ -101,21 +106,20 @@ pub(crate) fn is_idle(stream: &TcpStream) -> bool {
 }
 
 /// Whether the connection that carried this exchange may carry the next:
-/// after any failure it may be mid-message, and `Connection: close` says so.
+/// after any failure it may be mid-message.
 pub(crate) fn keeps_alive(result: &io::Result<Response>) -> bool {
-    matches!(result, Ok(r) if !r.header("Connection").is_some_and(|v| v.eq_ignore_ascii_case("close")))
+    matches!(result, Ok(r) if r.keep_alive)
 }
 
-/// Answers whose headers are larger than this are refused: `/next` sends a
-/// few hundred bytes, a few KB with a client context.
-pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
-
-/// Answers whose bodies are larger than this are refused, by both
-/// transports alike. The largest body the Runtime API sends is an event,
-/// which Lambda caps at 6 MB (synchronous invokes; 1 MB asynchronous); the
-/// rest is headroom. Without a cap a broken peer could declare, or stream in
-/// chunks, a body of any size and the runtime would try to hold it all.
-pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// A new connection to `host:port`, read through an 8 KiB buffer.
+pub(crate) fn connect(authority: &str) -> io::Result<BufReader<TcpStream>> {
+    let stream = TcpStream::connect(authority)?;
+    // Each request (or chunk) is written whole and then we wait; with Nagle
+    // on, a second segment (the body of a large post, the next chunk of a
+    // stream) could wait for the peer's delayed ACK, about 40 ms on Linux.
+    stream.set_nodelay(true)?;
+    Ok(BufReader::with_capacity(8 * 1024, stream))
+}
 
 /// What the runtime calls itself in `User-Agent`.
 pub(crate) const USER_AGENT: &str = concat!("tiny-lambda/", env!("CARGO_PKG_VERSION"));
@@ -127,6 +131,7 @@ pub(crate) const USER_AGENT: &str = concat!("tiny-lambda/", env!("CARGO_PKG_VERS
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http1;
     use std::io::{BufRead, BufReader, Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::string::ToString;
@@ -326,7 +331,10 @@ mod tests {
                 .leak()
         };
         let big_post = Request { body, ..POST };
-        let (near, over) = (head(MAX_HEAD_BYTES - 200), head(MAX_HEAD_BYTES));
+        let (near, over) = (
+            head(http1::MAX_HEAD_BYTES - 200),
+            head(http1::MAX_HEAD_BYTES),
+        );
         both(
             || vec![keep(sized), keep(ACCEPTED), keep(near)],
             &[GET, big_post.clone(), GET],

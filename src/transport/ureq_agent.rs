@@ -38,10 +38,8 @@ use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, NextTimeout, Transport as UreqTransport,
 };
 
-use super::{
-    MAX_BODY_BYTES, MAX_HEAD_BYTES, Request, Response, Transport, USER_AGENT, is_idle, is_stale,
-    keeps_alive,
-};
+use super::{Request, Response, Transport, USER_AGENT, is_idle, is_stale, keeps_alive};
+use crate::http1::{MAX_BODY_BYTES, MAX_HEAD_BYTES};
 
 /// Both buffers start small and double, up to [`MAX_BUFFER_BYTES`], whenever
 /// a transfer fills one: a request head and an event's headers fit at once,
@@ -128,10 +126,13 @@ impl Connection {
             .limit(MAX_BODY_BYTES as u64)
             .read_to_vec()
             .map_err(ureq::Error::into_io)?;
+        let keep_alive = !crate::http1::header(&headers, "Connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         Ok(Response {
             status: answer.status().as_u16(),
             headers,
             body,
+            keep_alive,
         })
     }
 }

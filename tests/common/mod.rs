@@ -233,3 +233,45 @@ pub fn panic_abort_example(name: &str) -> PathBuf {
     );
     target.join("debug").join("examples").join(name)
 }
+
+/// Build the example `name`, whose required features are `features`, with
+/// this test build's runtime features (transport, logger), in a target dir
+/// of its own, and return its path. For a test file that must also pass when
+/// run alone (`cargo test --test NAME` builds no examples, and an example
+/// left from an earlier build may be stale); cargo's own freshness check
+/// keeps the binary current. A nested cargo must not wait on the lock of the
+/// one running the tests, hence the other target dir; each example is built
+/// once per test binary, the first test to ask waiting for it.
+pub fn build_example(name: &str, features: &[&str]) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    let transport = if cfg!(feature = "ureq") {
+        "ureq"
+    } else {
+        "builtin"
+    };
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("examples-{transport}"));
+    let path = target.join("debug").join("examples").join(name);
+    if built.iter().any(|b| b == name) {
+        return path;
+    }
+    let mut all = vec!["std"];
+    if cfg!(feature = "ureq") {
+        all.push("ureq");
+    }
+    if cfg!(feature = "env_logger") {
+        all.push("env_logger");
+    }
+    all.extend_from_slice(features);
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", name])
+        .args(["--no-default-features", "--features", &all.join(",")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the example {name} failed");
+    assert_same_transport(&path);
+    built.push(name.to_string());
+    path
+}

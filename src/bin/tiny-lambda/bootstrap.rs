@@ -1,9 +1,8 @@
-//! Getting a bootstrap to run: building an example of this crate with
-//! cargo, starting the binary with the environment Lambda gives it, waiting
-//! on it while watching that it stays alive, and reading its figures from
-//! `/proc`.
+//! Getting a bootstrap to run: finding its binary (an example of this
+//! crate is built by `cargo`), starting it with the environment Lambda gives
+//! it, waiting on it while watching that it stays alive, and reading its
+//! figures from `/proc`.
 
-use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -12,7 +11,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tiny_lambda::emulator::{MockApi, Outcome};
 
-use crate::Failure;
+use crate::cargo::{self, Build};
+use crate::failure::Failure;
 
 /// The function name a local run pretends to be.
 pub const FUNCTION_NAME: &str = "tiny-lambda-local";
@@ -31,11 +31,12 @@ pub enum Source {
 }
 
 impl Source {
-    /// Builds the example if it is one, and returns the binary's path.
-    pub fn resolve(&self, profile: &str) -> Result<PathBuf, Failure> {
+    /// Builds the example if it is one, as `build` says, and returns the
+    /// binary's path.
+    pub fn resolve(&self, build: &Build) -> Result<PathBuf, Failure> {
         let path = match self {
             Source::Path(path) => path.clone(),
-            Source::Example(name) => build_example(name, profile, None)?,
+            Source::Example(name) => cargo::build_example(name, build)?,
         };
         if path.is_file() {
             Ok(path)
@@ -45,56 +46,6 @@ impl Source {
                 path.display()
             )))
         }
-    }
-}
-
-/// The crate this command was built from; examples are built there.
-pub fn crate_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Cargo's target directory, as cargo itself would choose it.
-pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => crate_dir().join(dir),
-        _ => crate_dir().join("target"),
-    }
-}
-
-/// Runs `cargo build --example NAME --profile PROFILE [--target TRIPLE]`
-/// in the crate directory and returns where the binary landed.
-pub fn build_example(name: &str, profile: &str, target: Option<&str>) -> Result<PathBuf, Failure> {
-    // Under `cargo run` this is the very cargo that built us.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(crate_dir())
-        .args(["build", "--example", name, "--profile", profile]);
-    if let Some(target) = target {
-        command.args(["--target", target]);
-    }
-    let status = command.status().map_err(|e| {
-        Failure::Bootstrap(format!("cannot run cargo to build example `{name}`: {e}"))
-    })?;
-    if !status.success() {
-        return Err(Failure::Bootstrap(format!(
-            "cargo could not build example `{name}` ({status})"
-        )));
-    }
-    let mut dir = target_dir();
-    if let Some(target) = target {
-        dir.push(target);
-    }
-    Ok(dir.join(profile_dir(profile)).join("examples").join(name))
-}
-
-/// The directory cargo names after a profile: the two built-in ones have
-/// historical names, every custom one its own.
-fn profile_dir(profile: &str) -> &str {
-    match profile {
-        "dev" | "test" => "debug",
-        "release" | "bench" => "release",
-        other => other,
     }
 }
 
@@ -324,12 +275,5 @@ mod tests {
         assert_eq!(civil_date(0), (1970, 1, 1));
         assert_eq!(civil_date(11_016), (2000, 2, 29));
         assert_eq!(civil_date(20_415), (2025, 11, 23));
-    }
-
-    #[test]
-    fn names_profile_dirs_like_cargo() {
-        assert_eq!(profile_dir("dev"), "debug");
-        assert_eq!(profile_dir("release"), "release");
-        assert_eq!(profile_dir("size"), "size");
     }
 }

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use lexopt::{Arg, ValueExt};
 use tiny_lambda::emulator::{Event, MockApi, Outcome};
 
-use crate::Failure;
 use crate::bootstrap::{self, Process, Source};
+use crate::cargo::Build;
+use crate::failure::Failure;
 use crate::stream_view;
 
 const HELP: &str = "\
@@ -30,8 +31,13 @@ Events:
   With no EVENT, one event is read from stdin.
 
 Options:
-  --example NAME   Build and run this example of the crate
+  --example NAME   Build and run this example of the crate, with the
+                   features its `required-features` lists
   --profile P      Cargo profile for --example [default: size]
+  --features LIST  More cargo features for --example, comma- or
+                   space-separated (repeatable)
+  --no-default-features
+                   Build --example without the crate's default features
   --memory MB      AWS_LAMBDA_FUNCTION_MEMORY_SIZE to set [default: 128]
   --timeout SECS   Time each invocation may take, as Lambda's function
                    timeout [default: 3]
@@ -55,7 +61,7 @@ const INIT_LIMIT: Duration = Duration::from_secs(10);
 /// The command line of `invoke`.
 struct Options {
     source: Source,
-    profile: String,
+    build: Build,
     memory_mb: u32,
     timeout: Duration,
     events: Vec<String>,
@@ -69,7 +75,7 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
         return Ok(());
     };
     let events = read_events(&options.events)?;
-    let program = options.source.resolve(&options.profile)?;
+    let program = options.source.resolve(&options.build)?;
     let api = MockApi::start()
         .map_err(|e| Failure::Internal(format!("cannot start the mock Runtime API: {e}")))?;
     let mut command = bootstrap::command(&program, &api, options.memory_mb);
@@ -222,7 +228,7 @@ fn millis(d: Duration) -> f64 {
 /// The command line, or `None` when help was asked for.
 fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
     let mut example = None;
-    let mut profile = "size".to_owned();
+    let mut build = Build::default();
     let mut memory_mb = 128;
     let mut timeout = Duration::from_secs(3);
     let mut concurrency = None;
@@ -230,7 +236,9 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Long("example") => example = Some(args.value()?.string()?),
-            Arg::Long("profile") => profile = args.value()?.string()?,
+            Arg::Long("profile") => build.profile = args.value()?.string()?,
+            Arg::Long("features") => build.add_features(&args.value()?.string()?),
+            Arg::Long("no-default-features") => build.no_default_features = true,
             Arg::Long("memory") => memory_mb = args.value()?.parse()?,
             Arg::Long("timeout") => {
                 let seconds: f64 = args.value()?.parse()?;
@@ -268,7 +276,7 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
     };
     Ok(Some(Options {
         source,
-        profile,
+        build,
         memory_mb,
         timeout,
         events: positional,

@@ -3,22 +3,29 @@
 //! measures one against others (`bench`), and packs one for upload
 //! (`package`).
 //!
-//! This file owns the verb dispatch, the top-level help and the exit codes;
-//! each verb lives in its own module.
+//! This file owns the verb dispatch and the top-level help; each verb lives
+//! in its own module, and `failure` says which exit code each failure gets.
+//!
+//! The modules import one another in one direction only: the verbs (`new`,
+//! `invoke`, `bench`, `package`) use the helpers (`stream_view`,
+//! `bootstrap`, `cargo`, `stats`, `failure`), `bench` also takes
+//! `invoke`'s event reader and `package`'s zipping, and no helper uses a verb.
 
 mod bench;
-mod bench_concurrent;
 mod bootstrap;
+mod cargo;
+mod failure;
 mod invoke;
 mod new;
 mod package;
 mod stats;
 mod stream_view;
 
-use std::fmt;
+use std::process::ExitCode;
 
 use lexopt::ValueExt;
-use std::process::ExitCode;
+
+use failure::Failure;
 
 const HELP: &str = "\
 tiny-lambda: start, run, measure and package AWS Lambda bootstraps locally
@@ -40,48 +47,6 @@ Exit codes (stable):
   3  the bootstrap could not be built or started, died, or sent /init/error
   4  internal or I/O error
 ";
-
-/// Why the command stopped, which decides its exit code.
-#[derive(Debug)]
-pub enum Failure {
-    /// An invocation returned a function error (exit 1). Its body was
-    /// already printed.
-    Function,
-    /// The command line was wrong (exit 2).
-    Usage(String),
-    /// The bootstrap could not be built or started, died, or reported an
-    /// init error (exit 3).
-    Bootstrap(String),
-    /// Anything else: files, sockets, the machine (exit 4).
-    Internal(String),
-}
-
-impl Failure {
-    fn exit_code(&self) -> u8 {
-        match self {
-            Failure::Function => 1,
-            Failure::Usage(_) => 2,
-            Failure::Bootstrap(_) => 3,
-            Failure::Internal(_) => 4,
-        }
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::Function => f.write_str("an invocation returned a function error"),
-            Failure::Usage(message) => write!(f, "{message}\nRun `tiny-lambda --help` for usage."),
-            Failure::Bootstrap(message) | Failure::Internal(message) => f.write_str(message),
-        }
-    }
-}
-
-impl From<lexopt::Error> for Failure {
-    fn from(error: lexopt::Error) -> Failure {
-        Failure::Usage(error.to_string())
-    }
-}
 
 fn main() -> ExitCode {
     match run() {

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use lexopt::Arg;
 
-use crate::Failure;
+use crate::failure::Failure;
 
 const HELP: &str = "\
 Usage: tiny-lambda new NAME [--http | --sqs | --stream | --aws] [--path DIR | --crates-io]

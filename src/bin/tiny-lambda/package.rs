@@ -10,14 +10,16 @@ use lexopt::{Arg, ValueExt};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use crate::Failure;
-use crate::bootstrap;
+use crate::cargo::{self, Build};
+use crate::failure::Failure;
 
 const HELP: &str = "\
 Usage: tiny-lambda package --example NAME [--target TRIPLE] [--profile P]
+                           [--features LIST] [--no-default-features]
        tiny-lambda package --binary PATH --name NAME
 
-Builds the example (or takes the binary) and writes
+Builds the example, with the features its `required-features` lists (or
+takes the binary), and writes
 target/lambda/NAME/bootstrap.zip, holding one deflated, executable file named
 `bootstrap`. Prints the zip's path and bytes and the binary's bytes.
 
@@ -25,6 +27,10 @@ Options:
   --example NAME    Build this example of the crate with cargo
   --target TRIPLE   Cross-compile for this target, such as aarch64-unknown-linux-musl
   --profile P       Cargo profile to build with [default: size]
+  --features LIST   More cargo features to build with, comma- or
+                    space-separated (repeatable)
+  --no-default-features
+                    Build without the crate's default features
   --binary PATH     Package this binary instead of building one
   --name NAME       The function's directory under target/lambda (with --binary)
   -h, --help        Print this help
@@ -34,15 +40,8 @@ Exit codes: 0 written, 2 usage error, 3 the build failed, 4 I/O error.
 
 /// What to package, as parsed from the command line.
 enum Input {
-    Example {
-        name: String,
-        target: Option<String>,
-        profile: String,
-    },
-    Binary {
-        path: PathBuf,
-        name: String,
-    },
+    Example { name: String, build: Build },
+    Binary { path: PathBuf, name: String },
 }
 
 /// Runs `tiny-lambda package`.
@@ -52,20 +51,13 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
         return Ok(());
     };
     let (binary, name) = match input {
-        Input::Example {
-            name,
-            target,
-            profile,
-        } => (
-            bootstrap::build_example(&name, &profile, target.as_deref())?,
-            name,
-        ),
+        Input::Example { name, build } => (cargo::build_example(&name, &build)?, name),
         Input::Binary { path, name } => (path, name),
     };
     let bytes = fs::read(&binary)
         .map_err(|e| Failure::Bootstrap(format!("cannot read {}: {e}", binary.display())))?;
     let zipped = zip_bootstrap(&bytes)?;
-    let dir = bootstrap::target_dir().join("lambda").join(&name);
+    let dir = cargo::target_dir().join("lambda").join(&name);
     let path = dir.join("bootstrap.zip");
     fs::create_dir_all(&dir)
         .and_then(|()| fs::write(&path, &zipped))
@@ -79,15 +71,18 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
 /// The command line, or `None` when help was asked for.
 fn parse(args: &mut lexopt::Parser) -> Result<Option<Input>, Failure> {
     let mut example = None;
-    let mut target = None;
+    // The profile is told apart from its default: `--binary` takes none.
     let mut profile = None;
+    let mut build = Build::default();
     let mut binary = None;
     let mut name = None;
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Long("example") => example = Some(args.value()?.string()?),
-            Arg::Long("target") => target = Some(args.value()?.string()?),
+            Arg::Long("target") => build.target = Some(args.value()?.string()?),
             Arg::Long("profile") => profile = Some(args.value()?.string()?),
+            Arg::Long("features") => build.add_features(&args.value()?.string()?),
+            Arg::Long("no-default-features") => build.no_default_features = true,
             Arg::Long("binary") => binary = Some(PathBuf::from(args.value()?)),
             Arg::Long("name") => name = Some(args.value()?.string()?),
             Arg::Long("help") | Arg::Short('h') => return Ok(None),
@@ -95,17 +90,22 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Input>, Failure> {
         }
     }
     match (example, binary, name) {
-        (Some(example), None, None) => Ok(Some(Input::Example {
-            name: example,
-            target,
-            profile: profile.unwrap_or_else(|| "size".to_owned()),
-        })),
-        (None, Some(path), Some(name)) if target.is_none() && profile.is_none() => {
+        (Some(example), None, None) => {
+            if let Some(profile) = profile {
+                build.profile = profile;
+            }
+            Ok(Some(Input::Example {
+                name: example,
+                build,
+            }))
+        }
+        (None, Some(path), Some(name)) if !build.is_customised() && profile.is_none() => {
             Ok(Some(Input::Binary { path, name }))
         }
         (None, Some(_), None) => Err(Failure::Usage("--binary needs --name".to_owned())),
         _ => Err(Failure::Usage(
-            "give either --example NAME [--target T] [--profile P], or --binary PATH --name NAME"
+            "give either --example NAME [--target T] [--profile P] [--features LIST] \
+             [--no-default-features], or --binary PATH --name NAME"
                 .to_owned(),
         )),
     }

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use tiny_lambda::emulator::{MockApi, Outcome, Posted};
 
-use crate::Failure;
 use crate::bootstrap::{self, Process};
+use crate::failure::Failure;
 
 /// How long one wait for a chunk lasts before the process is checked again.
 const POLL: Duration = Duration::from_millis(50);

@@ -10,7 +10,7 @@ use miniserde::Serialize;
 use miniserde::json::{self, Value as Json};
 use tiny_lambda::aws::Aws;
 use tiny_lambda::aws::dynamodb::{Expr, Item, Value};
-use tiny_lambda::{Context, Diagnostic, Runtime};
+use tiny_lambda::{Context, Diagnostic, Handler, Runtime};
 
 #[derive(Serialize)]
 struct Stored {
@@ -53,5 +53,5 @@ impl Store {
 fn main() {
     let runtime = Runtime::from_env();
     let store = runtime.init(Store::from_env);
-    runtime.run(move |event: Json, ctx: &Context| store.put(&event, ctx))
+    runtime.serve(Handler::json(move |event: Json, ctx: &Context| store.put(&event, ctx)))
 }

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use miniserde::Deserialize;
-use tiny_lambda::{Context, ResponseStream};
+use tiny_lambda::{Context, Handler, ResponseStream, Runtime};
 
 #[derive(Deserialize)]
 struct Request {
@@ -13,7 +13,7 @@ struct Request {
 }
 
 fn main() {
-    tiny_lambda::run_streaming(|req: Request, _ctx: &Context, out: &mut ResponseStream| {
+    Runtime::from_env().serve(Handler::streaming(|req: Request, _ctx: &Context, out: &mut ResponseStream| {
         out.set_content_type("text/plain")?;
         for n in 1..=req.count {
             writeln!(out, "{n}")?;
@@ -21,5 +21,5 @@ fn main() {
             out.flush()?;
         }
         Ok::<_, std::io::Error>(())
-    })
+    }))
 }

@@ -1,18 +1,18 @@
 //! How `bench` reports: one row per figure with the ratio of the first
 //! bootstrap to each other one, as a table or as JSON, and the one-line
-//! progress it shows while it measures.
+//! progress it shows while it measures. Each mode makes its own rows; this
+//! file only lays them out.
 
 use std::io::{self, Write};
 
 use miniserde::Serialize;
 
-use super::{Measures, Options, Subject};
-use crate::stats::Summary;
+use super::subject::Subject;
 
 /// One figure for every bootstrap, and the ratios of the first to each
 /// other one.
 #[derive(Serialize)]
-pub(crate) struct Row {
+pub(super) struct Row {
     pub(super) metric: String,
     pub(super) unit: String,
     pub(super) values: Vec<Option<f64>>,
@@ -34,58 +34,8 @@ struct JsonReport {
     rows: Vec<Row>,
 }
 
-pub(super) fn print_rows(options: &Options, subjects: &[Subject], rows: Vec<Row>, legend: &str) {
-    if options.json {
-        println!("{}", json(options, subjects, rows));
-    } else {
-        print!("{legend}{}", table(subjects, &rows));
-    }
-}
-
-/// The figures of all bootstraps, one row per figure.
-pub(super) fn rows(measures: &[Measures], callgrind: bool) -> Vec<Row> {
-    let mut rows = Vec::new();
-    let init: Vec<Summary> = measures.iter().map(|m| Summary::of(&m.init)).collect();
-    let first: Vec<Summary> = measures.iter().map(|m| Summary::of(&m.first)).collect();
-    let warm: Vec<Summary> = measures.iter().map(|m| Summary::of(&m.warm)).collect();
-    for (phase, summaries) in [("init", init), ("first", first), ("warm", warm)] {
-        for (k, part) in Summary::NAMES.iter().enumerate() {
-            let values = summaries.iter().map(|s| Some(s.figures()[k])).collect();
-            rows.push(row(&format!("{phase} {part}"), "µs", values));
-        }
-    }
-    rows.push(count_row(
-        "peak memory",
-        "KiB",
-        measures.iter().map(|m| m.figures.peak_kib),
-    ));
-    rows.push(count_row(
-        "threads",
-        "",
-        measures.iter().map(|m| m.figures.threads),
-    ));
-    rows.push(count_row("bytes", "B", measures.iter().map(|m| m.bytes)));
-    rows.push(count_row("zipped", "B", measures.iter().map(|m| m.zipped)));
-    if callgrind {
-        let values = measures
-            .iter()
-            .map(|m| m.instructions.map(|i| i as f64))
-            .collect();
-        rows.push(row("instructions", "", values));
-        let values = measures
-            .iter()
-            .map(|m| m.instructions_first.map(|i| i as f64))
-            .collect();
-        rows.push(row("instr. to 1st answer", "", values));
-    }
-    rows
-}
-
-pub(super) fn count_row(metric: &str, unit: &str, counts: impl Iterator<Item = u64>) -> Row {
-    row(metric, unit, counts.map(|c| Some(c as f64)).collect())
-}
-
-pub(crate) fn row(metric: &str, unit: &str, values: Vec<Option<f64>>) -> Row {
+/// A row of figures, with its ratios worked out.
+pub(super) fn row(metric: &str, unit: &str, values: Vec<Option<f64>>) -> Row {
     let first = values.first().copied().flatten();
     let ratios = values
         .iter()
@@ -156,10 +106,12 @@ pub(super) fn number(value: f64, unit: &str) -> String {
     }
 }
 
-pub(super) fn json(options: &Options, subjects: &[Subject], rows: Vec<Row>) -> String {
+/// The JSON form: the run's cold and warm counts, the bootstraps and the
+/// rows.
+pub(super) fn json(cold: usize, warm: usize, subjects: &[Subject], rows: Vec<Row>) -> String {
     let report = JsonReport {
-        cold: options.cold as u64,
-        warm: options.warm as u64,
+        cold: cold as u64,
+        warm: warm as u64,
         bootstraps: subjects
             .iter()
             .map(|s| JsonBootstrap {
@@ -173,15 +125,27 @@ pub(super) fn json(options: &Options, subjects: &[Subject], rows: Vec<Row>) -> S
 }
 
 /// Shows where the bench is, on one line of stderr.
-pub(crate) fn progress(text: &str) {
+pub(super) fn progress(text: &str) {
     let mut err = io::stderr().lock();
     // Progress is a courtesy: a closed stderr must not stop the bench.
     let _ = write!(err, "\r{text:<40}");
     let _ = err.flush();
 }
 
+/// Clears the progress line.
 pub(super) fn progress_done() {
     let mut err = io::stderr().lock();
     let _ = write!(err, "\r{:<40}\r", "");
     let _ = err.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_divide_the_first_by_each_other() {
+        let r = row("bytes", "B", vec![Some(50.0), Some(100.0), Some(0.0), None]);
+        assert_eq!(r.ratios, vec![Some(0.5), None, None]);
+    }
 }

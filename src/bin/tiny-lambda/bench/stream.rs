@@ -14,12 +14,10 @@ use std::time::{Duration, Instant};
 
 use tiny_lambda::emulator::{Event, Posted};
 
-use super::{
-    LIMIT, MEMORY_MB, Measures, Options, Subject, Warm, number, progress, row, start_api,
-    turn_order,
-};
-use crate::Failure;
-use crate::bootstrap::{self, Process};
+use super::report::{number, progress, row};
+use super::subject::{LIMIT, MEMORY_MB, Subject, Warm, start_api, turn_order};
+use crate::bootstrap::{self, ProcFigures, Process};
+use crate::failure::Failure;
 use crate::stats::Summary;
 
 /// The event unless `--event` says otherwise: a few chunks of a kilobyte,
@@ -33,9 +31,13 @@ struct Times {
     last: Vec<Duration>,
 }
 
-/// Measures and prints; `measures` gets each bootstrap's memory figures and
-/// bytes are left to the caller's usual rows.
-pub(super) fn run(options: &Options, subjects: &[Subject]) -> Result<String, Failure> {
+/// Measures `invocations` warm streamed invocations of `event` on each
+/// bootstrap and returns the table.
+pub(super) fn run(
+    subjects: &[Subject],
+    event: &str,
+    invocations: usize,
+) -> Result<String, Failure> {
     let mut warms = Vec::new();
     for subject in subjects {
         progress(&format!("stream start {}", subject.label));
@@ -44,30 +46,27 @@ pub(super) fn run(options: &Options, subjects: &[Subject]) -> Result<String, Fai
         bootstrap::await_first_next(&api, &mut process, &subject.name(), LIMIT)?;
         let mut warm = Warm { api, process };
         // The first invocation still pays for lazy set-up; it is not warm.
-        stream_trip(&mut warm, subject, &options.event)?;
+        stream_trip(&mut warm, subject, event)?;
         warms.push(warm);
     }
     let mut times: Vec<Times> = subjects.iter().map(|_| Times::default()).collect();
-    for i in 1..=options.warm {
+    for i in 1..=invocations {
         for k in turn_order(i, subjects.len()) {
-            if i % 50 == 0 || i == options.warm {
-                progress(&format!(
-                    "stream {i}/{} {}",
-                    options.warm, subjects[k].label
-                ));
+            if i % 50 == 0 || i == invocations {
+                progress(&format!("stream {i}/{invocations} {}", subjects[k].label));
             }
-            let (first, last) = stream_trip(&mut warms[k], &subjects[k], &options.event)?;
+            let (first, last) = stream_trip(&mut warms[k], &subjects[k], event)?;
             times[k].first.push(first);
             times[k].last.push(last);
         }
     }
-    let mut measures: Vec<Measures> = subjects.iter().map(|_| Measures::default()).collect();
-    for ((measure, warm), subject) in measures.iter_mut().zip(&warms).zip(subjects) {
-        measure.figures = warm.process.figures().ok_or_else(|| {
+    let mut figures = Vec::new();
+    for (warm, subject) in warms.iter().zip(subjects) {
+        figures.push(warm.process.figures().ok_or_else(|| {
             Failure::Internal(format!("cannot read /proc status of {}", subject.name()))
-        })?;
+        })?);
     }
-    Ok(table(options, subjects, &times, &measures))
+    Ok(table(subjects, event, invocations, &times, &figures))
 }
 
 /// One streamed invocation: (time to first body byte, time to last byte).
@@ -124,10 +123,11 @@ fn prelude_len(body: &[u8]) -> Option<usize> {
 
 /// The table: one line per figure, a column per bootstrap, ratios A/X.
 fn table(
-    options: &Options,
     subjects: &[Subject],
+    event: &str,
+    invocations: usize,
     times: &[Times],
-    measures: &[Measures],
+    figures: &[ProcFigures],
 ) -> String {
     let mut rows = Vec::new();
     for (name, pick) in [
@@ -143,15 +143,9 @@ fn table(
             rows.push(row(&format!("{name} {part}"), "µs", values));
         }
     }
-    let peak = measures
-        .iter()
-        .map(|m| Some(m.figures.peak_kib as f64))
-        .collect();
+    let peak = figures.iter().map(|f| Some(f.peak_kib as f64)).collect();
     rows.push(row("peak memory", "KiB", peak));
-    let mut out = format!(
-        "{} streamed invocations each, event {}\n",
-        options.warm, options.event
-    );
+    let mut out = format!("{invocations} streamed invocations each, event {event}\n");
     for subject in subjects {
         out.push_str(&format!(
             "  {} = {}\n",

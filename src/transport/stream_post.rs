@@ -5,9 +5,8 @@
 //! Why not through [`super::Transport`]: ureq 3 sends a chunked body from a
 //! reader but has no way to send request trailers, and the trailers are how a
 //! stream reports a failure after its first byte. So this file writes the
-//! request itself, on `std::net`, and reads the answer with the built-in
-//! transport's reader. The framing is split from the socket
-//! ([`chunk_frame`], [`last_chunk`]) so it is tested on byte strings.
+//! request itself, on `std::net`, with [`crate::http1`]'s framing, and reads
+//! the answer with its reader.
 //!
 //! One connection, separate from the one `/next` uses, is kept alive from one
 //! stream to the next ([`StreamConnection`]). Reusing it is checked first: a
@@ -20,8 +19,8 @@ use std::net::TcpStream;
 use std::string::String;
 use std::vec::Vec;
 
-use super::builtin::{connect, head, read_response};
-use super::{Response, is_idle, keeps_alive};
+use super::{Response, USER_AGENT, connect, is_idle, keeps_alive};
+use crate::http1::{self, chunk_frame, chunk_size_line, last_chunk};
 
 /// Bodies up to this size are copied behind their chunk header, so that a
 /// chunk leaves in one write (one TCP segment for a small one); larger ones
@@ -55,7 +54,18 @@ impl StreamConnection {
         };
         Ok(StreamPost {
             reader,
-            pending: head("POST", path, &self.authority, headers, None),
+            pending: {
+                let mut head = Vec::with_capacity(256);
+                http1::write_request_head(
+                    &mut head,
+                    ["POST", path],
+                    &self.authority,
+                    USER_AGENT,
+                    headers,
+                    None,
+                );
+                head
+            },
         })
     }
 
@@ -91,9 +101,7 @@ impl StreamPost {
             chunk_frame(&mut self.pending, data);
             stream.write_all(&self.pending)?;
         } else {
-            let mut digits = [0_u8; 16];
-            self.pending.extend_from_slice(hex(data.len(), &mut digits));
-            self.pending.extend_from_slice(b"\r\n");
+            chunk_size_line(&mut self.pending, data.len());
             stream.write_all(&self.pending)?;
             stream.write_all(data)?;
             stream.write_all(b"\r\n")?;
@@ -111,38 +119,14 @@ impl StreamPost {
     }
 }
 
-/// Append one chunk: its size in hex, CRLF, the data, CRLF.
-pub(crate) fn chunk_frame(out: &mut Vec<u8>, data: &[u8]) {
-    let mut digits = [0_u8; 16];
-    out.extend_from_slice(hex(data.len(), &mut digits));
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(data);
-    out.extend_from_slice(b"\r\n");
-}
-
-/// Append the last chunk: `0`, each trailer as a header line, a blank line.
-pub(crate) fn last_chunk(out: &mut Vec<u8>, trailers: &[(&str, &str)]) {
-    out.extend_from_slice(b"0\r\n");
-    for (name, value) in trailers {
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-}
-
-/// Lower-case hex digits without `core::fmt`.
-fn hex(mut n: usize, buf: &mut [u8; 16]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b"0123456789abcdef"[n % 16];
-        n /= 16;
-        if n == 0 {
-            return &buf[i..];
-        }
-    }
+fn read_response(reader: &mut BufReader<TcpStream>) -> io::Result<Response> {
+    let (head, body) = http1::read::read_response(reader)?;
+    Ok(Response {
+        status: head.status,
+        keep_alive: http1::keeps_alive(&head),
+        headers: head.headers,
+        body,
+    })
 }
 
 #[cfg(test)]
@@ -152,25 +136,6 @@ mod tests {
     use std::net::TcpListener;
     use std::string::ToString;
     use std::thread;
-
-    #[test]
-    fn chunks_and_trailers_are_framed() {
-        let mut out = Vec::new();
-        chunk_frame(&mut out, b"hello");
-        chunk_frame(&mut out, &[b'x'; 26]);
-        last_chunk(&mut out, &[]);
-        let mut expected = b"5\r\nhello\r\n1a\r\n".to_vec();
-        expected.extend_from_slice(&[b'x'; 26]);
-        expected.extend_from_slice(b"\r\n0\r\n\r\n");
-        assert_eq!(out, expected);
-
-        out.clear();
-        last_chunk(&mut out, &[("A", "1"), ("B", "two")]);
-        assert_eq!(out, b"0\r\nA: 1\r\nB: two\r\n\r\n");
-        let mut digits = [0; 16];
-        assert_eq!(hex(0, &mut digits), b"0");
-        assert_eq!(hex(usize::MAX, &mut digits), b"ffffffffffffffff");
-    }
 
     /// A server that reads one streamed post whole (head, chunks, trailers)
     /// per connection and answers 202; returns what it read, raw.

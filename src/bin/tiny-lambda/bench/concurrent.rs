@@ -16,17 +16,18 @@ use std::time::{Duration, Instant};
 
 use tiny_lambda::emulator::{Event, MockApi};
 
-use crate::Failure;
-use crate::bench::{LIMIT, MEMORY_MB, Row, Subject, expect_response, progress, row, start_api};
+use super::report::{Row, progress, row};
+use super::subject::{LIMIT, MEMORY_MB, Subject, expect_response, start_api};
 use crate::bootstrap::{self, Process};
+use crate::failure::Failure;
 use crate::stats::percentile;
 
 /// What `--concurrency`, `--sleep-ms` and `--invocations` asked for.
-pub struct Settings {
-    pub concurrency: usize,
-    pub sleep_ms: u64,
+pub(super) struct Settings {
+    pub(super) concurrency: usize,
+    pub(super) sleep_ms: u64,
     /// Answers to count, after one unmeasured round of `concurrency`.
-    pub invocations: usize,
+    pub(super) invocations: usize,
 }
 
 /// Everything measured for one bootstrap.
@@ -40,7 +41,7 @@ struct Measured {
 }
 
 /// Measures every bootstrap and returns the rows of the table.
-pub fn measure(subjects: &[Subject], settings: &Settings) -> Result<Vec<Row>, Failure> {
+pub(super) fn measure(subjects: &[Subject], settings: &Settings) -> Result<Vec<Row>, Failure> {
     let mut measured = Vec::new();
     for subject in subjects {
         measured.push(measure_one(subject, settings)?);
@@ -95,7 +96,7 @@ pub fn measure(subjects: &[Subject], settings: &Settings) -> Result<Vec<Row>, Fa
 }
 
 /// The legend above the table.
-pub fn legend(settings: &Settings) -> String {
+pub(super) fn legend(settings: &Settings) -> String {
     format!(
         "concurrency {}: {} invocations of {{\"sleep_ms\":{}}} each, {} in flight\n",
         settings.concurrency, settings.invocations, settings.sleep_ms, settings.concurrency
@@ -147,7 +148,7 @@ fn measure_one(subject: &Subject, settings: &Settings) -> Result<Measured, Failu
 /// Keeps `n` events in flight until `count` were answered; returns each
 /// one's round trip. Answers are awaited oldest first: with one sleep for
 /// all, they come back about in that order.
-pub fn drive(
+pub(super) fn drive(
     api: &MockApi,
     process: &mut Process,
     subject: &Subject,

@@ -11,15 +11,16 @@
 use std::fs;
 use std::time::Instant;
 
-use super::{MEMORY_MB, Subject, Warm, round_trip, start_api};
-use crate::Failure;
-use crate::bench_concurrent::drive;
+use super::concurrent::drive;
+use super::report::{progress, progress_done};
+use super::subject::{LIMIT, MEMORY_MB, Subject, Warm, round_trip, start_api};
 use crate::bootstrap::{self, Process};
+use crate::failure::Failure;
 
 /// How far `VmRSS` may rise after warm-up and still be flat: 16 pages. RSS
 /// moves in 4 KiB pages as the allocator reuses and returns them; a leak of
 /// even a few bytes per invocation is megabytes over a soak.
-pub(super) const NOISE_KIB: u64 = 64;
+const NOISE_KIB: u64 = 64;
 
 /// Samples over the run, one after each tenth; the first ends warm-up.
 const SAMPLES: usize = 10;
@@ -54,8 +55,8 @@ pub(super) fn run(
     }
     let process = Process::spawn(command, true)?;
     let mut warm = Warm { api, process };
-    bootstrap::await_first_next(&warm.api, &mut warm.process, &subject.name(), super::LIMIT)?;
-    if n > 1 && !warm.api.wait_next_calls(n, super::LIMIT) {
+    bootstrap::await_first_next(&warm.api, &mut warm.process, &subject.name(), LIMIT)?;
+    if n > 1 && !warm.api.wait_next_calls(n, LIMIT) {
         return Err(Failure::Bootstrap(format!(
             "{} did not ask for {n} events at once",
             subject.name()
@@ -74,12 +75,12 @@ pub(super) fn run(
         }
         done = stop;
         samples.push(sample(&warm.process, done, started, subject)?);
-        super::progress(&format!(
+        progress(&format!(
             "soak {done}/{invocations}: VmRSS {} KiB",
             samples[samples.len() - 1].rss_kib
         ));
     }
-    super::progress_done();
+    progress_done();
     let verdict = verdict(&samples);
     print!("{}", table(subject, invocations, n, event, &samples));
     println!("{}", verdict.text);

@@ -1,0 +1,285 @@
+//! Building an example of this crate with cargo, the one place `invoke`,
+//! `bench` and `package` do it: the example's own `required-features`, read
+//! from `cargo metadata`, merged with the features the command line asks
+//! for; the profile and target; and where cargo puts the binary.
+//!
+//! Why the required features are read rather than left to cargo: `cargo
+//! build --example NAME` does not turn them on, it refuses to build ("requires
+//! the features: ..."), so an example like `api` would never run.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use miniserde::Deserialize;
+
+use crate::failure::Failure;
+
+/// The cargo profile examples are built with unless told otherwise: the
+/// one a bootstrap should ship with.
+pub const DEFAULT_PROFILE: &str = "size";
+
+/// How to build examples, as the command line gave it.
+#[derive(Clone, Debug)]
+pub struct Build {
+    /// The cargo profile (`--profile`).
+    pub profile: String,
+    /// Features asked for with `--features`, on top of the example's own.
+    pub features: Vec<String>,
+    /// `--no-default-features`.
+    pub no_default_features: bool,
+    /// The target triple to cross-compile for (`--target`), if any.
+    pub target: Option<String>,
+}
+
+impl Default for Build {
+    fn default() -> Build {
+        Build {
+            profile: DEFAULT_PROFILE.to_owned(),
+            features: Vec::new(),
+            no_default_features: false,
+            target: None,
+        }
+    }
+}
+
+impl Build {
+    /// Adds the features of one `--features` value. Like cargo, it takes
+    /// them separated by commas or spaces, and the flag may be repeated.
+    pub fn add_features(&mut self, list: &str) {
+        for feature in list.split([',', ' ']).filter(|f| !f.is_empty()) {
+            if !self.features.iter().any(|known| known == feature) {
+                self.features.push(feature.to_owned());
+            }
+        }
+    }
+
+    /// Whether anything but the profile was asked for, which only an example
+    /// can honour.
+    pub fn is_customised(&self) -> bool {
+        !self.features.is_empty() || self.no_default_features || self.target.is_some()
+    }
+}
+
+/// The crate this command was built from; examples are built there.
+pub fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Cargo's target directory, as cargo itself would choose it.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => crate_dir().join(dir),
+        _ => crate_dir().join("target"),
+    }
+}
+
+/// Runs `cargo build --example NAME --profile PROFILE [--target TRIPLE]
+/// [--no-default-features] [--features LIST]` in the crate directory, the
+/// features being the example's required ones and those asked for, and
+/// returns where the binary landed.
+pub fn build_example(name: &str, build: &Build) -> Result<PathBuf, Failure> {
+    let required = required_features(name)?;
+    let features = merge_features(&required, &build.features);
+    let mut command = cargo();
+    command.current_dir(crate_dir()).args([
+        "build",
+        "--example",
+        name,
+        "--profile",
+        &build.profile,
+    ]);
+    if let Some(target) = &build.target {
+        command.args(["--target", target]);
+    }
+    if build.no_default_features {
+        command.arg("--no-default-features");
+    }
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
+    }
+    let status = command.status().map_err(|e| {
+        Failure::Bootstrap(format!("cannot run cargo to build example `{name}`: {e}"))
+    })?;
+    if !status.success() {
+        return Err(Failure::Bootstrap(format!(
+            "cargo could not build example `{name}` ({status})"
+        )));
+    }
+    let mut dir = target_dir();
+    if let Some(target) = &build.target {
+        dir.push(target);
+    }
+    Ok(dir
+        .join(profile_dir(&build.profile))
+        .join("examples")
+        .join(name))
+}
+
+/// Under `cargo run` this is the very cargo that built us.
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
+}
+
+/// The features the example declares in `required-features`, asked of
+/// `cargo metadata`, so that the manifest stays the one place they are
+/// listed. None for an example that declares none, or that cargo does not
+/// know (its build then fails with cargo's own message, which names the
+/// examples there are).
+fn required_features(name: &str) -> Result<Vec<String>, Failure> {
+    let output = cargo()
+        .current_dir(crate_dir())
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Failure::Bootstrap(format!("cannot run cargo metadata: {e}")))?;
+    if !output.status.success() {
+        return Err(Failure::Bootstrap(format!(
+            "cargo metadata failed ({})",
+            output.status
+        )));
+    }
+    let json = String::from_utf8_lossy(&output.stdout);
+    example_features(&json, env!("CARGO_PKG_NAME"), name)
+        .ok_or_else(|| Failure::Bootstrap("cannot read the output of cargo metadata".to_owned()))
+}
+
+/// The part of `cargo metadata`'s output read here; the rest is skipped.
+#[derive(Deserialize)]
+struct Metadata {
+    packages: Vec<Package>,
+}
+
+#[derive(Deserialize)]
+struct Package {
+    name: String,
+    targets: Vec<Target>,
+}
+
+#[derive(Deserialize)]
+struct Target {
+    name: String,
+    kind: Vec<String>,
+    /// Absent when the target declares none.
+    #[serde(rename = "required-features")]
+    required_features: Option<Vec<String>>,
+}
+
+/// The required features of example `example` of package `package`, from
+/// the JSON of `cargo metadata --format-version 1`; `None` if the JSON is
+/// not that.
+fn example_features(json: &str, package: &str, example: &str) -> Option<Vec<String>> {
+    let metadata: Metadata = miniserde::json::from_str(json).ok()?;
+    let features = metadata
+        .packages
+        .into_iter()
+        .filter(|p| p.name == package)
+        .flat_map(|p| p.targets)
+        .find(|t| t.name == example && t.kind.iter().any(|k| k == "example"))
+        .and_then(|t| t.required_features)
+        .unwrap_or_default();
+    Some(features)
+}
+
+/// The example's required features, then each one asked for that is not
+/// among them, in the order given: what goes to `--features`.
+fn merge_features(required: &[String], asked: &[String]) -> Vec<String> {
+    let mut merged = required.to_vec();
+    for feature in asked {
+        if !merged.contains(feature) {
+            merged.push(feature.clone());
+        }
+    }
+    merged
+}
+
+/// The directory cargo names after a profile: the two built-in ones have
+/// historical names, every custom one its own.
+fn profile_dir(profile: &str) -> &str {
+    match profile {
+        "dev" | "test" => "debug",
+        "release" | "bench" => "release",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Trimmed from the real output: an example that requires features,
+    /// one that does not (cargo leaves the key out), a test target named
+    /// like an example, and another package.
+    const METADATA: &str = r#"{
+        "packages": [
+            {"name": "other", "version": "1.0.0", "targets": [
+                {"kind": ["example"], "name": "api", "required-features": ["nope"]}
+            ]},
+            {"name": "tiny-lambda", "version": "0.1.0", "dependencies": [
+                {"name": "ureq", "req": "~3.5.2", "features": [], "optional": true}
+            ], "targets": [
+                {"kind": ["lib"], "crate_types": ["lib"], "name": "tiny_lambda"},
+                {"kind": ["bin"], "name": "tiny-lambda", "required-features": ["cli"]},
+                {"kind": ["example"], "crate_types": ["bin"], "name": "api",
+                 "src_path": "/work/main/examples/api.rs", "edition": "2024",
+                 "required-features": ["http-adapter"], "doc": false,
+                 "doctest": false, "test": false},
+                {"kind": ["example"], "name": "orders",
+                 "required-features": ["aws", "http-adapter"]},
+                {"kind": ["example"], "name": "echo"},
+                {"kind": ["test"], "name": "modes", "required-features": ["cli"]}
+            ], "features": {"cli": ["emulator"]}}
+        ],
+        "workspace_members": ["path+file:///work/main#tiny-lambda@0.1.0"],
+        "resolve": null,
+        "version": 1
+    }"#;
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn reads_an_examples_required_features() {
+        let read = |example| example_features(METADATA, "tiny-lambda", example);
+        assert_eq!(read("api"), Some(strings(&["http-adapter"])));
+        assert_eq!(read("orders"), Some(strings(&["aws", "http-adapter"])));
+        assert_eq!(read("echo"), Some(Vec::new()));
+        // Only examples count, and only this package's.
+        assert_eq!(read("modes"), Some(Vec::new()));
+        assert_eq!(read("missing"), Some(Vec::new()));
+        assert_eq!(example_features("not json", "tiny-lambda", "api"), None);
+    }
+
+    #[test]
+    fn merges_required_and_asked_features_once_each() {
+        let required = strings(&["aws", "http-adapter"]);
+        let asked = strings(&["http-adapter", "events-sqs"]);
+        assert_eq!(
+            merge_features(&required, &asked),
+            strings(&["aws", "http-adapter", "events-sqs"])
+        );
+        assert_eq!(merge_features(&[], &asked), asked);
+        assert_eq!(merge_features(&required, &[]), required);
+    }
+
+    #[test]
+    fn takes_features_by_comma_or_space_like_cargo() {
+        let mut build = Build::default();
+        build.add_features("aws,http-adapter");
+        build.add_features(" events-sqs  aws ");
+        assert_eq!(
+            build.features,
+            strings(&["aws", "http-adapter", "events-sqs"])
+        );
+        assert!(build.is_customised());
+        assert!(!Build::default().is_customised());
+    }
+
+    #[test]
+    fn names_profile_dirs_like_cargo() {
+        assert_eq!(profile_dir("dev"), "debug");
+        assert_eq!(profile_dir("release"), "release");
+        assert_eq!(profile_dir("size"), "size");
+    }
+}
