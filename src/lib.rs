@@ -104,7 +104,12 @@
 //! 11. `aws` (feature `aws`): a blocking client for AWS itself: SigV4 signing
 //!     as a pure function, credentials, retries within the invocation's
 //!     deadline, and DynamoDB, SQS, S3 and any JSON-protocol service.
-//! 12. `emulator` (feature `emulator`): a mock Runtime API for tests and
+//! 12. `extension` (feature `extension`): the Extensions and Telemetry APIs
+//!     as plain data, for extensions (beside a function, or inside it to
+//!     learn of its shutdown): registration, `INVOKE` and `SHUTDOWN` events,
+//!     telemetry subscriptions and records. Extensions share the function's
+//!     cold start, which is why they belong in a tiny runtime too.
+//! 13. `emulator` (feature `emulator`): a mock Runtime API for tests and
 //!     benchmarks, a tool beside the runtime, on [`http1`] too.
 //!
 //! # Features
@@ -125,6 +130,7 @@
 //!   source each, none by default, so a bootstrap pays only for the sources it
 //!   names; `events` turns on all of them. They need `alloc`, not `std`.
 //! - `http-adapter`: the HTTP adapter, with the four HTTP sources.
+//! - `extension`: the Extensions and Telemetry APIs as data (alloc only).
 //! - `aws`: the AWS client, with rustls for HTTPS. It needs ureq, so it turns
 //!   on the default transport too.
 #![no_std]
@@ -172,6 +178,8 @@ pub mod http_adapter;
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "extension")]
+pub mod extension;
 
 // The private parsers, for the fuzz targets in `fuzz/` only: cargo-fuzz
 // builds with `--cfg fuzzing`, no other build sees this module.
