@@ -109,8 +109,11 @@
 //!     learn of its shutdown): registration, `INVOKE` and `SHUTDOWN` events,
 //!     telemetry subscriptions and records. Extensions share the function's
 //!     cold start, which is why they belong in a tiny runtime too.
-//! 13. `emulator` (feature `emulator`): a mock Runtime API for tests and
-//!     benchmarks, a tool beside the runtime, on [`http1`] too.
+//!
+//! Beside `src/`, not linked by any bootstrap: the mock Runtime API
+//! (`tools/mock`, crate `tiny-lambda-mock`, on [`http1`] too) that the tests
+//! and the command drive bootstraps with, and the `tiny-lambda` command
+//! (`tools/cli`: `new`, `invoke`, `bench`, `package`).
 //!
 //! # Features
 //!
@@ -121,9 +124,6 @@
 //!   built-in client. `default-features = false, features = ["std",
 //!   "env_logger"]` is the smallest tier, with no ureq compiled or linked.
 //! - `env_logger` (default): install env_logger at start.
-//! - `emulator`: the mock Runtime API. `cli`: the `tiny-lambda` command
-//!   (`new`, `invoke`, `bench`, `package`); it needs Rust 1.89 (zip), the
-//!   rest of the crate 1.85.
 //! - `events-apigw`, `events-alb`, `events-lambda-url`, `events-sqs`,
 //!   `events-sns`, `events-s3`, `events-eventbridge` (scheduled events too),
 //!   `events-dynamodb`, `events-kinesis`, `events-cloudwatch-logs`: one event
@@ -156,9 +156,6 @@ mod logging;
 pub mod runtime;
 #[cfg(feature = "std")]
 mod transport;
-
-#[cfg(feature = "emulator")]
-pub mod emulator;
 
 #[cfg(any(
     feature = "events-apigw",

@@ -4,7 +4,6 @@
 //! Ignored by default (it needs cross-built binaries and qemu); `.ci/run`
 //! builds them and runs `cargo test --all-features --test arm64 -- --ignored`
 //! with `TINY_LAMBDA_ARM64_EXAMPLES` set to their directory.
-#![cfg(feature = "emulator")]
 
 mod common;
 
@@ -12,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::Bootstrap;
-use tiny_lambda::emulator::{Event, MockApi};
+use tiny_lambda_mock::{Event, RuntimeApi};
 
 fn arm64(name: &str) -> Bootstrap {
     let dir = std::env::var("TINY_LAMBDA_ARM64_EXAMPLES").expect(
@@ -31,7 +30,7 @@ fn arm64(name: &str) -> Bootstrap {
     let qemu = std::env::var("TINY_LAMBDA_QEMU").unwrap_or_else(|_| "qemu-aarch64-static".into());
     let mut command = Command::new(qemu);
     command.arg(binary).env_clear();
-    Bootstrap::spawn(MockApi::start().expect("mock starts"), command)
+    Bootstrap::spawn(RuntimeApi::start().expect("mock starts"), command)
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! Bad input and a misbehaving Runtime API: each fault has a defined outcome
 //! and a log line that says what happened.
-#![cfg(feature = "emulator")]
 
 mod common;
 
@@ -9,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Bootstrap, WAIT, example};
-use tiny_lambda::emulator::{Event, Fault, MockApi};
+use tiny_lambda_mock::{Event, Fault, RuntimeApi};
 
 /// Run an example with a given (or no) AWS_LAMBDA_RUNTIME_API; it must exit non-zero.
 fn exits_at_start(api: Option<&str>) -> (String, Duration) {
@@ -66,7 +65,7 @@ fn a_runtime_api_that_is_not_listening_ends_the_process_after_a_few_tries() {
 
 #[test]
 fn next_answering_500_ends_the_process_at_once() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.fault_next(Fault::Status(500));
     let mut b = Bootstrap::spawn(api, echo_command());
     assert_eq!(b.wait_exit().code(), Some(1));
@@ -82,7 +81,7 @@ fn next_answering_500_ends_the_process_at_once() {
 #[test]
 fn next_answering_4xx_or_closing_is_retried() {
     for fault in [Fault::Status(404), Fault::Status(429), Fault::Close] {
-        let api = MockApi::start().unwrap();
+        let api = RuntimeApi::start().unwrap();
         api.fault_next(fault.clone());
         let b = Bootstrap::spawn(api, echo_command());
         assert_eq!(b.respond(Event::new("1")).body_str(), "1", "{fault:?}");
@@ -92,7 +91,7 @@ fn next_answering_4xx_or_closing_is_retried() {
 
 #[test]
 fn next_failing_for_good_ends_the_process_after_the_retries() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     for _ in 0..4 {
         api.fault_next(Fault::Close);
     }
@@ -116,7 +115,7 @@ fn next_failing_for_good_ends_the_process_after_the_retries() {
 
 #[test]
 fn a_slow_next_is_waited_for_without_a_timeout() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.fault_next(Fault::Delay(Duration::from_millis(1500)));
     let b = Bootstrap::spawn(api, echo_command());
     assert_eq!(b.respond(Event::new("2")).body_str(), "2");

@@ -1,13 +1,12 @@
 //! The examples against the mock Runtime API: what each kind of handler
 //! outcome posts, byte for byte where it matters.
-#![cfg(feature = "emulator")]
 
 mod common;
 
 use std::time::Duration;
 
 use common::{Bootstrap, WAIT};
-use tiny_lambda::emulator::Event;
+use tiny_lambda_mock::Event;
 
 #[test]
 fn hello_answers_a_typed_request() {

@@ -2,7 +2,7 @@
 //! real processes against the mock Runtime API, fed the AWS documentation's
 //! sample events (tests/fixtures/events/) and variations of them; what they
 //! post back is read as the front door would read it.
-#![cfg(all(feature = "emulator", feature = "http-adapter", feature = "events-sqs"))]
+#![cfg(all(feature = "http-adapter", feature = "events-sqs"))]
 
 mod common;
 
@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use common::Bootstrap;
 use miniserde::{Deserialize, json};
-use tiny_lambda::emulator::Event;
+use tiny_lambda_mock::Event;
 
 fn fixture(name: &str) -> String {
     let path = format!(

@@ -1,11 +1,10 @@
 //! Log lines: level from RUST_LOG or AWS_LAMBDA_LOG_LEVEL, text or JSON
 //! format, the request id on every line, and never an event payload at INFO.
-#![cfg(feature = "emulator")]
 
 mod common;
 
 use common::Bootstrap;
-use tiny_lambda::emulator::Event;
+use tiny_lambda_mock::Event;
 
 const LOG_EVENT: &str = r#"{"do":"log"}"#;
 

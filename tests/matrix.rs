@@ -12,7 +12,7 @@
 //! a buffered kind as one post. A new kind is one row of [`KINDS`] and one
 //! arm of [`event`]; a new mode is one test.
 // The hooks are seen in the log, so the example needs its logger.
-#![cfg(all(feature = "emulator", feature = "http-adapter", feature = "env_logger"))]
+#![cfg(all(feature = "http-adapter", feature = "env_logger"))]
 
 mod common;
 
@@ -21,7 +21,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{Bootstrap, WAIT};
-use tiny_lambda::emulator::{Event, MockApi, Outcome};
+use tiny_lambda_mock::{Event, Outcome, RuntimeApi};
 
 /// One handler kind of the `kinds` example.
 struct Kind {
@@ -99,7 +99,7 @@ fn fixture(name: &str) -> String {
 /// allows `limit` invocations at once. Built by the test itself, so that
 /// `cargo test --test matrix` runs the example as it is now.
 fn start(kind: &Kind, limit: usize, env: &[(&str, &str)]) -> Bootstrap {
-    let api = MockApi::start().expect("mock starts");
+    let api = RuntimeApi::start().expect("mock starts");
     api.max_concurrency(limit);
     let mut command = Command::new(common::build_example("kinds", &["http-adapter"]));
     command

@@ -2,7 +2,6 @@
 //! Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY`, the `concurrent`
 //! example) and SnapStart (`AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`, the
 //! `snapstart` example), with their faults.
-#![cfg(feature = "emulator")]
 
 mod common;
 
@@ -11,11 +10,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{Bootstrap, WAIT, example};
-use tiny_lambda::emulator::{Event, Fault, MockApi, Outcome};
+use tiny_lambda_mock::{Event, Fault, Outcome, RuntimeApi};
 
 /// The `concurrent` example at DEBUG, with `AWS_LAMBDA_MAX_CONCURRENCY` if given.
 fn concurrent(max: Option<&str>, limit: Option<usize>) -> Bootstrap {
-    let api = MockApi::start().expect("mock starts");
+    let api = RuntimeApi::start().expect("mock starts");
     if let Some(limit) = limit {
         api.max_concurrency(limit);
     }
@@ -188,7 +187,7 @@ fn an_absurd_value_is_capped_at_max_threads() {
 
 #[test]
 fn run_with_a_single_threaded_handler_stays_one_at_a_time_and_says_so() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.max_concurrency(1);
     let mut command = lambda_command(example("echo"));
     command.env("AWS_LAMBDA_MAX_CONCURRENCY", "8");
@@ -230,7 +229,7 @@ fn a_panic_fails_only_its_invocation_and_its_thread_goes_on() {
 #[test]
 fn with_panic_abort_the_panicking_invocation_is_reported_before_the_process_dies() {
     let bin = panic_abort_example("concurrent");
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     let mut command = lambda_command(bin);
     command
         .env("AWS_LAMBDA_MAX_CONCURRENCY", "2")
@@ -265,7 +264,7 @@ fn a_thread_that_cannot_be_spawned_leaves_the_runtime_serving_with_the_rest() {
     const RLIMIT_AS: i32 = 9;
     const LIMIT: u64 = 1 << 30;
 
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     let mut command = lambda_command(example("concurrent"));
     command
         .env("AWS_LAMBDA_MAX_CONCURRENCY", "8")
@@ -408,7 +407,7 @@ fn a_failing_before_snapshot_hook_is_an_init_error() {
 #[test]
 fn restore_next_answering_an_error_or_closing_is_a_defined_exit() {
     for fault in [Fault::Status(500), Fault::Status(403), Fault::Close] {
-        let api = MockApi::start().unwrap();
+        let api = RuntimeApi::start().unwrap();
         api.fault_restore(fault.clone());
         let mut command = lambda_command(example("snapstart"));
         command.env("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start");
@@ -433,7 +432,7 @@ fn restore_next_answering_an_error_or_closing_is_a_defined_exit() {
 
 #[test]
 fn snapstart_then_concurrency_threads_start_after_the_restore() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.max_concurrency(3);
     let mut command = lambda_command(example("concurrent"));
     command

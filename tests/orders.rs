@@ -3,7 +3,7 @@
 //! (tests/aws/moto_harness.py), fed API Gateway v2 and v1 events built from
 //! the documentation's samples. What it wrote is read back through boto3
 //! (the harness's `dump`), an independent client, not the one under test.
-#![cfg(all(feature = "aws", feature = "emulator", feature = "http-adapter"))]
+#![cfg(all(feature = "aws", feature = "http-adapter"))]
 
 mod common;
 
@@ -15,7 +15,7 @@ use std::thread;
 use common::Bootstrap;
 use common::moto::{Keys, Moto, moto};
 use miniserde::json::{self, Number, Object, Value};
-use tiny_lambda::emulator::Event;
+use tiny_lambda_mock::Event;
 
 fn fixture(name: &str) -> Object {
     let path = format!(

@@ -2,14 +2,13 @@
 //! sends chunk by chunk, how each kind of failure ends (before the first
 //! byte, after it, by a panic, by the API closing the stream), and that the
 //! loop goes on after each.
-#![cfg(feature = "emulator")]
 
 mod common;
 
 use std::time::Duration;
 
 use common::{Bootstrap, WAIT};
-use tiny_lambda::emulator::{Event, Fault, MockApi, Outcome, Posted, Stream};
+use tiny_lambda_mock::{Event, Fault, Outcome, Posted, RuntimeApi, Stream};
 
 fn stream_event(chunks: u64, bytes: usize, delay_ms: u64, fail_after: Option<u64>) -> Event {
     let fail = fail_after.map_or(String::new(), |k| format!(r#","fail_after":{k}"#));
@@ -208,7 +207,7 @@ fn with_panic_abort_the_hook_ends_the_stream_with_trailers() {
 
 #[test]
 fn a_caller_that_disconnects_ends_the_writes_and_the_loop_goes_on() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.fault_post(Fault::Close);
     let b = Bootstrap::spawn(api, common::example_command("stream"));
     let id = b.api.push(stream_event(50, 100, 20, None));
@@ -227,7 +226,7 @@ fn a_caller_that_disconnects_ends_the_writes_and_the_loop_goes_on() {
 
 #[test]
 fn refused_streams_follow_the_rules_of_buffered_answers() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.fault_post(Fault::Status(403));
     let b = Bootstrap::spawn(api, common::example_command("stream"));
     let posted = b.respond(stream_event(2, 3, 0, None));
@@ -235,7 +234,7 @@ fn refused_streams_follow_the_rules_of_buffered_answers() {
     b.wait_log("not accepted: runtime API refused the post with 403");
     still_serves(&b);
 
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.fault_post(Fault::Status(500));
     let mut b = Bootstrap::spawn(api, common::example_command("stream"));
     assert_eq!(b.respond(stream_event(2, 3, 0, None)).status, 500);
@@ -270,7 +269,7 @@ fn a_stream_past_its_deadline_is_cut_and_the_loop_goes_on() {
 
 #[test]
 fn a_stream_over_the_size_limit_is_cut_and_the_loop_goes_on() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.stream_limit(4096);
     let b = Bootstrap::spawn(api, common::example_command("stream"));
     let id = b.api.push(stream_event(20, 1024, 10, None));

@@ -5,7 +5,7 @@
 
 BOOTSTRAP defaults to size-report/peer-orders/target/size/peer-orders and
 TINY_LAMBDA to target/release/tiny-lambda (build it with
-`cargo build --release --features cli --bin tiny-lambda`). Needs
+`cargo build --release -p tiny-lambda-cli`). Needs
 `pip install 'moto[server]'` (boto3 comes with it).
 
 Starts moto on a free loopback port (authentication off, dummy credentials),

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tiny_lambda::emulator::{Event, MockApi, Outcome, Posted};
+use tiny_lambda_mock::{Event, Outcome, Posted, RuntimeApi};
 
 /// Long enough for a loaded CI machine, short enough to fail fast.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -59,7 +59,7 @@ fn assert_same_transport(path: &Path) {
 
 /// A bootstrap process talking to its own mock.
 pub struct Bootstrap {
-    pub api: MockApi,
+    pub api: RuntimeApi,
     pub child: Child,
     stderr: Arc<Mutex<String>>,
     /// Reads stderr until the process closes it; joined once the process exits.
@@ -73,7 +73,7 @@ impl Bootstrap {
     }
 
     pub fn start_path(path: PathBuf, env: &[(&str, &str)]) -> Bootstrap {
-        let api = MockApi::start().expect("mock starts");
+        let api = RuntimeApi::start().expect("mock starts");
         let mut command = Command::new(path);
         command
             .env_clear()
@@ -93,7 +93,7 @@ impl Bootstrap {
     }
 
     /// Spawn a prepared command against `api` (its address is set here).
-    pub fn spawn(api: MockApi, mut command: Command) -> Bootstrap {
+    pub fn spawn(api: RuntimeApi, mut command: Command) -> Bootstrap {
         command.env("AWS_LAMBDA_RUNTIME_API", api.address());
         let mut child = command
             .stdout(Stdio::null())

@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use tiny_lambda::emulator::{Event, Posted};
+use tiny_lambda_mock::{Event, Posted};
 
 use super::report::{number, progress, row};
 use super::subject::{LIMIT, MEMORY_MB, Subject, Warm, start_api, turn_order};

@@ -5,10 +5,11 @@
 //! test that drives it: the event queue, the `/next` requests left waiting
 //! for an event, the bookkeeping of each invocation (handed out, answered,
 //! timed out), the log of every request, streamed answers chunk by chunk,
-//! and injected faults. It depends only on `std`, so it can be lifted into
-//! any test crate.
+//! and injected faults. It depends on `std` and on the runtime's sans-IO
+//! core (`tiny_lambda::http1`, `tiny_lambda::protocol`), never on its
+//! private parts, and drives any bootstrap, tiny-lambda's or not.
 //!
-//! [`MockApi::start`] binds `127.0.0.1` on a free port and serves each
+//! [`RuntimeApi::start`] binds `127.0.0.1` on a free port and serves each
 //! connection from a thread of its own, so many mocks can run side by side
 //! in parallel tests.
 //!
@@ -28,12 +29,12 @@
 //! ```no_run
 //! use std::process::Command;
 //! use std::time::Duration;
-//! use tiny_lambda::emulator::{Event, MockApi, Outcome};
+//! use tiny_lambda_mock::{Event, RuntimeApi, Outcome};
 //!
 //! // In an integration test of the crate that builds the bootstrap,
 //! // `env!("CARGO_BIN_EXE_<name>")` is its path.
 //! let bootstrap = "target/debug/my-function";
-//! let api = MockApi::start().expect("the mock should start");
+//! let api = RuntimeApi::start().expect("the mock should start");
 //! let mut child = Command::new(bootstrap)
 //!     .env("AWS_LAMBDA_RUNTIME_API", api.address())
 //!     .env("AWS_LAMBDA_FUNCTION_NAME", "my-function")
@@ -65,10 +66,10 @@
 //! | same | 413 `RequestEntityTooLarge` | the body is over Lambda's buffered limit of 6,291,556 bytes |
 //! | streamed `/response` | 202 | the last chunk arrived (with or without error trailers) |
 //! | same | 410 `InvocationTimedOut`, then close | the deadline passed while the stream was open |
-//! | same | 413 `RequestEntityTooLarge`, then close | the stream passed [`MockApi::stream_limit`] (200 MiB unless set) |
+//! | same | 413 `RequestEntityTooLarge`, then close | the stream passed [`RuntimeApi::stream_limit`] (200 MiB unless set) |
 //! | `POST /init/error` | 202, then 403 | the first report is accepted, a second one is not |
-//! | `GET /invocation/next` | 403 `InvalidStateTransition` | beyond [`MockApi::max_concurrency`] (the mock's choice) |
-//! | `GET /restore/next` | 200 | when the test calls [`MockApi::restore`]; the connection is dead after it |
+//! | `GET /invocation/next` | 403 `InvalidStateTransition` | beyond [`RuntimeApi::max_concurrency`] (the mock's choice) |
+//! | `GET /restore/next` | 200 | when the test calls [`RuntimeApi::restore`]; the connection is dead after it |
 //! | `POST /restore/error` | 202, then 403 | like `/init/error` |
 //! | unknown path | 404 | |
 //! | known path, wrong method | 405 | |
@@ -78,8 +79,10 @@
 //!
 //! A streamed answer (`Lambda-Runtime-Function-Response-Mode: streaming`,
 //! chunked) is recorded chunk by chunk with arrival times ([`Stream`]), and
-//! can be followed while it arrives ([`MockApi::wait_chunks`]). Its outcome
-//! is recorded, and [`MockApi::wait_outcome`] returns, once it has ended.
+//! can be followed while it arrives ([`RuntimeApi::wait_chunks`]). Its outcome
+//! is recorded, and [`RuntimeApi::wait_outcome`] returns, once it has ended.
+
+#![deny(missing_docs)]
 
 use std::borrow::ToOwned;
 use std::collections::{HashMap, VecDeque};
@@ -126,7 +129,7 @@ const INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
 
 /// A running mock Runtime API. Dropping it stops the server and joins its
 /// thread.
-pub struct MockApi {
+pub struct RuntimeApi {
     shared: Arc<Shared>,
     address: String,
     acceptor: Option<JoinHandle<()>>,
@@ -296,9 +299,9 @@ enum Route {
     NotFound,
 }
 
-impl MockApi {
+impl RuntimeApi {
     /// Binds `127.0.0.1` on a free port and starts serving.
-    pub fn start() -> io::Result<MockApi> {
+    pub fn start() -> io::Result<RuntimeApi> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let address = listener.local_addr()?.to_string();
         let shared = Arc::new(Shared {
@@ -314,7 +317,7 @@ impl MockApi {
                 .name("mock-runtime-api".to_owned())
                 .spawn(move || accept_loop(&listener, &shared, dispatch))?
         };
-        Ok(MockApi {
+        Ok(RuntimeApi {
             shared,
             address,
             acceptor: Some(acceptor),
@@ -356,7 +359,7 @@ impl MockApi {
     /// chunks or has ended, or the timeout passed. Returns the chunks after
     /// the first `seen` and whether the stream has ended; `None` when no
     /// streamed answer for the id has begun (a buffered one may have come:
-    /// see [`MockApi::wait_outcome`]).
+    /// see [`RuntimeApi::wait_outcome`]).
     pub fn wait_chunks(
         &self,
         request_id: &str,
@@ -424,7 +427,7 @@ impl MockApi {
     }
 }
 
-impl Drop for MockApi {
+impl Drop for RuntimeApi {
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
         // The acceptor sees the flag with its next connection: this one.
@@ -510,19 +513,19 @@ impl Stream {
     /// `Lambda-Runtime-Function-Error-Body`, decoded from base64.
     pub fn error_body(&self) -> Option<String> {
         let encoded = self.trailer("Lambda-Runtime-Function-Error-Body")?;
-        let bytes = crate::protocol::decode_base64(encoded)?;
+        let bytes = tiny_lambda::protocol::decode_base64(encoded)?;
         String::from_utf8(bytes).ok()
     }
 }
 
-pub(super) fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
 }
 
-pub(super) fn epoch_ms() -> u128 {
+pub(crate) fn epoch_ms() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())

@@ -7,7 +7,7 @@
 //! opened and judged in `invocation`, a streamed post is read in `stream`,
 //! the two environment modes live in `modes`, and every answer goes out
 //! through `wire`, which hands requests here through the function
-//! `MockApi::start` gives it.
+//! `RuntimeApi::start` gives it.
 
 use std::borrow::ToOwned;
 use std::string::String;

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::fs;
 use std::time::{Duration, Instant};
 
-use tiny_lambda::emulator::{Event, MockApi};
+use tiny_lambda_mock::{Event, RuntimeApi};
 
 use super::report::{Row, progress, row};
 use super::subject::{LIMIT, MEMORY_MB, Subject, expect_response, start_api};
@@ -149,7 +149,7 @@ fn measure_one(subject: &Subject, settings: &Settings) -> Result<Measured, Failu
 /// one's round trip. Answers are awaited oldest first: with one sleep for
 /// all, they come back about in that order.
 pub(super) fn drive(
-    api: &MockApi,
+    api: &RuntimeApi,
     process: &mut Process,
     subject: &Subject,
     event: &str,

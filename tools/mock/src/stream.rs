@@ -25,7 +25,7 @@ use super::{Chunk, Fault, Outcome, Posted, Shared, Stream, find_header};
 pub(super) fn is_streamed(headers: &[(String, String)]) -> bool {
     find_header(headers, "Lambda-Runtime-Function-Response-Mode")
         .is_some_and(|mode| mode.eq_ignore_ascii_case("streaming"))
-        && crate::http1::is_chunked(headers)
+        && tiny_lambda::http1::is_chunked(headers)
 }
 
 /// How the reading of a stream stopped.
@@ -50,7 +50,7 @@ pub(super) fn post(shared: &Arc<Shared>, mut request: Request, record: usize, id
         let deadline = state.invocations.get(&id).map(|i| i.deadline);
         let limit = state
             .stream_limit
-            .unwrap_or(crate::protocol::MAX_STREAMED_RESPONSE_BYTES);
+            .unwrap_or(tiny_lambda::protocol::MAX_STREAMED_RESPONSE_BYTES);
         // Only the first answer for an id is followed and becomes its outcome.
         let first = !state.streams.contains_key(&id) && !state.outcomes.contains_key(&id);
         if first {

@@ -57,7 +57,10 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
     let bytes = fs::read(&binary)
         .map_err(|e| Failure::Bootstrap(format!("cannot read {}: {e}", binary.display())))?;
     let zipped = zip_bootstrap(&bytes)?;
-    let dir = cargo::target_dir().join("lambda").join(&name);
+    // Beside the project's own build output; outside any cargo project (a
+    // `--binary` from elsewhere), under `target/` here.
+    let target = cargo::target_dir().unwrap_or_else(|_| PathBuf::from("target"));
+    let dir = target.join("lambda").join(&name);
     let path = dir.join("bootstrap.zip");
     fs::create_dir_all(&dir)
         .and_then(|()| fs::write(&path, &zipped))

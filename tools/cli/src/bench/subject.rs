@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use tiny_lambda::emulator::{Event, MockApi, Outcome};
+use tiny_lambda_mock::{Event, Outcome, RuntimeApi};
 
 use crate::bootstrap::{self, Process};
 use crate::failure::Failure;
@@ -34,13 +34,13 @@ impl Subject {
 
 /// One long-lived process for warm invocations, with its own mock.
 pub(super) struct Warm {
-    pub(super) api: MockApi,
+    pub(super) api: RuntimeApi,
     pub(super) process: Process,
 }
 
 /// A mock Runtime API for one bootstrap.
-pub(super) fn start_api() -> Result<MockApi, Failure> {
-    MockApi::start()
+pub(super) fn start_api() -> Result<RuntimeApi, Failure> {
+    RuntimeApi::start()
         .map_err(|e| Failure::Internal(format!("cannot start the mock Runtime API: {e}")))
 }
 
@@ -61,7 +61,7 @@ pub(super) fn round_trip(
 /// Waits for the answer and checks it is an accepted response; returns when
 /// it arrived.
 pub(super) fn expect_response(
-    api: &MockApi,
+    api: &RuntimeApi,
     process: &mut Process,
     id: &str,
     subject: &Subject,
@@ -89,7 +89,7 @@ pub(super) fn expect_response(
 /// (caches, the scheduler), so every bootstrap takes each place equally.
 pub(super) fn turn_order(round: usize, count: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..count).collect();
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         order.reverse();
     }
     order

@@ -6,14 +6,14 @@
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use tiny_lambda::emulator::{Event, MockApi, Outcome, Posted};
+use tiny_lambda_mock::{Event, RuntimeApi, Outcome, Posted};
 
 /// Long enough for a loaded machine, short enough to fail fast.
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// The function, running, and the mock it asks for events.
 pub struct Function {
-    pub api: MockApi,
+    pub api: RuntimeApi,
     process: Child,
 }
 
@@ -22,7 +22,7 @@ impl Function {
     /// rest of this environment is left out, so no AWS profile or key of
     /// yours reaches the function; set `RUST_LOG` to see its DEBUG lines.
     pub fn start(env: &[(&str, &str)]) -> Function {
-        let api = MockApi::start().expect("the mock Runtime API should start");
+        let api = RuntimeApi::start().expect("the mock Runtime API should start");
         let mut command = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
         command
             .env_clear()

@@ -8,7 +8,7 @@
 //! `template.yaml`, `about.md`, the README's opening paragraph, and for
 //! `aws` the C compilers `cargo-config.toml` adds for ring). A
 //! template marks what is filled in as `{{name}}`, `{{about}}`,
-//! `{{tiny_lambda}}` and `{{tiny_lambda_emulator}}`; nothing else is
+//! `{{tiny_lambda}}` and `{{tiny_lambda_mock}}`; nothing else is
 //! computed. The manifest's template is not called `Cargo.toml` because
 //! `cargo package` leaves out any folder that holds one (it would be a
 //! package of its own), and the templates must ship with the crate.
@@ -234,7 +234,8 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
 /// from a crate cargo downloaded) and it is still there: until tiny-lambda
 /// is on crates.io, the only source a new project can build against.
 fn own_checkout() -> Option<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // This command lives in tools/cli of the checkout.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?.parent()?;
     let downloaded = dir.components().any(|c| c.as_os_str() == "registry");
     if downloaded {
         return None;
@@ -327,10 +328,7 @@ fn project(kind: Kind, name: &str, source: &Source) -> Vec<(&'static str, String
             .replace("{{name}}", name)
             .replace("{{about}}", files.about.trim_end())
             .replace("{{tiny_lambda}}", &dependency(source, kind.features()))
-            .replace(
-                "{{tiny_lambda_emulator}}",
-                &dependency(source, &["emulator"]),
-            )
+            .replace("{{tiny_lambda_mock}}", &mock_dependency(source))
     };
     vec![
         ("Cargo.toml", fill(include_str!("templates/Cargo.toml.in"))),
@@ -362,6 +360,24 @@ fn dependency(source: &Source, features: &[&str]) -> String {
         "tiny-lambda = {{ {from}, features = [{}] }}",
         features.join(", ")
     )
+}
+
+/// The `[dev-dependencies]` line for the mock Runtime API, from the same
+/// source: in a checkout it sits at tools/mock.
+fn mock_dependency(source: &Source) -> String {
+    match source {
+        Source::CratesIo => format!(
+            "tiny-lambda-mock = {{ version = \"{}\" }}",
+            env!("CARGO_PKG_VERSION")
+        ),
+        Source::Path(path) => {
+            let mock = Path::new(path).join("tools").join("mock");
+            format!(
+                "tiny-lambda-mock = {{ path = {} }}",
+                toml_string(&mock.to_string_lossy())
+            )
+        }
+    }
 }
 
 /// `text` as a TOML basic string.
@@ -486,11 +502,10 @@ mod tests {
         assert!(http.contains(&format!(
             "tiny-lambda = {{ version = \"{version}\", features = [\"http-adapter\"] }}"
         )));
-        assert!(http.contains(&format!(
-            "tiny-lambda = {{ version = \"{version}\", features = [\"emulator\"] }}"
-        )));
-        let json = manifest(Kind::Json, Source::Path("C:\\src\\tiny-lambda".into()));
-        assert!(json.contains(r#"tiny-lambda = { path = "C:\\src\\tiny-lambda" }"#));
+        assert!(http.contains(&format!("tiny-lambda-mock = {{ version = \"{version}\" }}")));
+        let json = manifest(Kind::Json, Source::Path("/src/tiny-lambda".into()));
+        assert!(json.contains(r#"tiny-lambda = { path = "/src/tiny-lambda" }"#));
+        assert!(json.contains(r#"tiny-lambda-mock = { path = "/src/tiny-lambda/tools/mock" }"#));
     }
 
     #[test]

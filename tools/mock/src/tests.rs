@@ -23,7 +23,7 @@ impl Reply {
     }
 }
 
-fn connect(api: &MockApi) -> TcpStream {
+fn connect(api: &RuntimeApi) -> TcpStream {
     let stream = TcpStream::connect(api.address()).unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();
     stream
@@ -80,11 +80,11 @@ fn read_reply(stream: &mut TcpStream) -> io::Result<Reply> {
     })
 }
 
-fn get_next(api: &MockApi) -> Reply {
+fn get_next(api: &RuntimeApi) -> Reply {
     send(&mut connect(api), "GET", "/invocation/next", &[], b"").unwrap()
 }
 
-fn post_response(api: &MockApi, id: &str, body: &[u8]) -> Reply {
+fn post_response(api: &RuntimeApi, id: &str, body: &[u8]) -> Reply {
     send(
         &mut connect(api),
         "POST",
@@ -97,7 +97,7 @@ fn post_response(api: &MockApi, id: &str, body: &[u8]) -> Reply {
 
 #[test]
 fn hands_out_an_event_and_takes_its_response() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     let id = api.push(
         Event::new(r#"{"a":1}"#)
             .client_context("{}")
@@ -155,7 +155,7 @@ fn hands_out_an_event_and_takes_its_response() {
 
 #[test]
 fn a_waiting_next_gets_the_event_when_it_is_pushed() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     let mut stream = connect(&api);
     let waiter =
         thread::spawn(move || send(&mut stream, "GET", "/invocation/next", &[], b"").unwrap());
@@ -168,7 +168,7 @@ fn a_waiting_next_gets_the_event_when_it_is_pushed() {
 
 #[test]
 fn refuses_posts_like_lambda() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     assert_eq!(post_response(&api, "nobody", b"{}").status, 400);
 
     let id = api.push(Event::new("{}"));
@@ -214,7 +214,7 @@ fn refuses_posts_like_lambda() {
 
 #[test]
 fn takes_one_init_error() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     let body = br#"{"errorMessage":"boom","errorType":"Init"}"#;
     assert_eq!(
         send(&mut connect(&api), "POST", "/init/error", &[], body)
@@ -233,7 +233,7 @@ fn takes_one_init_error() {
 
 #[test]
 fn can_require_the_invocation_id_back() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.require_invocation_id(true);
     let id = api.push(Event::new("{}").invocation_id(Some("nonce-1")));
     get_next(&api);
@@ -254,7 +254,7 @@ fn can_require_the_invocation_id_back() {
 
 #[test]
 fn overrides_and_omits_headers() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.push(
         Event::new("{}")
             .header("lambda-runtime-deadline-ms", "soon")
@@ -267,7 +267,7 @@ fn overrides_and_omits_headers() {
 
 #[test]
 fn next_faults_apply_in_order() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.fault_next(Fault::Status(500));
     api.fault_next(Fault::Close);
     api.fault_next(Fault::Delay(Duration::from_millis(100)));
@@ -296,7 +296,7 @@ fn next_faults_apply_in_order() {
 
 #[test]
 fn post_faults_apply_in_order() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.fault_post(Fault::Status(500));
     api.fault_post(Fault::Close);
     api.fault_post(Fault::Delay(Duration::from_millis(100)));
@@ -321,7 +321,7 @@ fn post_faults_apply_in_order() {
 
 #[test]
 fn keeps_one_connection_alive() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     let mut stream = connect(&api);
     for body in ["one", "two"] {
         let id = api.push(Event::new(body));
@@ -339,7 +339,7 @@ fn keeps_one_connection_alive() {
 
 #[test]
 fn reads_a_chunked_body() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     let id = api.push(Event::new("{}"));
     get_next(&api);
     let mut stream = connect(&api);
@@ -359,7 +359,7 @@ fn reads_a_chunked_body() {
 
 #[test]
 fn serves_concurrent_nexts_up_to_its_limit_and_counts_the_peak() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.max_concurrency(2);
     // Two /next requests wait at once, each on its own connection.
     let waiting: Vec<_> = (0..2)
@@ -392,7 +392,7 @@ fn serves_concurrent_nexts_up_to_its_limit_and_counts_the_peak() {
 
 #[test]
 fn restore_next_waits_for_restore_and_its_connection_dies() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     let mut stream = connect(&api);
     let head = format!("GET {PREFIX}/restore/next HTTP/1.1\r\nHost: t\r\n\r\n");
     stream.write_all(head.as_bytes()).unwrap();
@@ -418,7 +418,7 @@ fn restore_next_waits_for_restore_and_its_connection_dies() {
 
 #[test]
 fn restore_faults_and_restore_error() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.fault_restore(Fault::Status(500));
     let failed = send(&mut connect(&api), "GET", "/restore/next", &[], b"").unwrap();
     assert_eq!(failed.status, 500);
@@ -456,7 +456,7 @@ fn restore_faults_and_restore_error() {
 }
 
 /// Starts a streamed answer for `id` on a fresh connection: the head only.
-fn start_stream(api: &MockApi, id: &str) -> TcpStream {
+fn start_stream(api: &RuntimeApi, id: &str) -> TcpStream {
     let mut stream = connect(api);
     let head = format!(
         "POST {PREFIX}/invocation/{id}/response HTTP/1.1\r\nHost: test\r\n\
@@ -469,7 +469,7 @@ fn start_stream(api: &MockApi, id: &str) -> TcpStream {
 
 #[test]
 fn records_a_stream_chunk_by_chunk_with_its_trailers() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     let id = api.push(Event::new("{}"));
     get_next(&api);
     let mut stream = start_stream(&api, &id);
@@ -509,7 +509,7 @@ fn records_a_stream_chunk_by_chunk_with_its_trailers() {
 
 #[test]
 fn a_close_fault_cuts_a_stream_after_its_first_chunk() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.fault_post(Fault::Close);
     let id = api.push(Event::new("{}"));
     get_next(&api);
@@ -532,7 +532,7 @@ fn a_close_fault_cuts_a_stream_after_its_first_chunk() {
 
 #[test]
 fn a_stream_open_past_its_deadline_gets_410_and_is_closed() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     let id = api.push(Event::new("{}").timeout(Duration::from_millis(100)));
     get_next(&api);
     let mut stream = start_stream(&api, &id);
@@ -549,7 +549,7 @@ fn a_stream_open_past_its_deadline_gets_410_and_is_closed() {
 
 #[test]
 fn a_stream_over_the_limit_gets_413_and_is_closed() {
-    let api = MockApi::start().unwrap();
+    let api = RuntimeApi::start().unwrap();
     api.stream_limit(4);
     let id = api.push(Event::new("{}"));
     get_next(&api);

@@ -1,7 +1,9 @@
-//! Building an example of this crate with cargo, the one place `invoke`,
-//! `bench` and `package` do it: the example's own `required-features`, read
-//! from `cargo metadata`, merged with the features the command line asks
-//! for; the profile and target; and where cargo puts the binary.
+//! Building an example with cargo, the one place `invoke`, `bench` and
+//! `package` do it: the example of that name in the cargo project of the
+//! current directory (as `cargo build --example` itself would find it), its
+//! own `required-features`, read from `cargo metadata`, merged with the
+//! features the command line asks for; the profile and target; and where
+//! cargo puts the binary.
 //!
 //! Why the required features are read rather than left to cargo: `cargo
 //! build --example NAME` does not turn them on, it refuses to build ("requires
@@ -61,29 +63,30 @@ impl Build {
     }
 }
 
-/// The crate this command was built from; examples are built there.
-pub fn crate_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// Cargo's target directory for the project in the current directory, as
+/// `cargo metadata` reports it (`CARGO_TARGET_DIR` and config included).
+pub fn target_dir() -> Result<PathBuf, Failure> {
+    Ok(PathBuf::from(metadata()?.target_directory))
 }
 
-/// Cargo's target directory, as cargo itself would choose it.
-pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => crate_dir().join(dir),
-        _ => crate_dir().join("target"),
-    }
-}
-
-/// Runs `cargo build --example NAME --profile PROFILE [--target TRIPLE]
-/// [--no-default-features] [--features LIST]` in the crate directory, the
-/// features being the example's required ones and those asked for, and
-/// returns where the binary landed.
+/// Runs `cargo build -p PACKAGE --example NAME --profile PROFILE [--target
+/// TRIPLE] [--no-default-features] [--features LIST]` for the workspace
+/// package that has the example, the features being the example's
+/// required ones and those asked for, and returns where the binary landed.
 pub fn build_example(name: &str, build: &Build) -> Result<PathBuf, Failure> {
-    let required = required_features(name)?;
+    let metadata = metadata()?;
+    let Some((package, required)) = find_example(&metadata, name) else {
+        return Err(Failure::Bootstrap(format!(
+            "no example `{name}` in the cargo project here ({})",
+            metadata.workspace_root
+        )));
+    };
     let features = merge_features(&required, &build.features);
     let mut command = cargo();
-    command.current_dir(crate_dir()).args([
+    command.args([
         "build",
+        "-p",
+        &package,
         "--example",
         name,
         "--profile",
@@ -106,7 +109,7 @@ pub fn build_example(name: &str, build: &Build) -> Result<PathBuf, Failure> {
             "cargo could not build example `{name}` ({status})"
         )));
     }
-    let mut dir = target_dir();
+    let mut dir = PathBuf::from(metadata.target_directory);
     if let Some(target) = &build.target {
         dir.push(target);
     }
@@ -121,33 +124,33 @@ fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
 }
 
-/// The features the example declares in `required-features`, asked of
-/// `cargo metadata`, so that the manifest stays the one place they are
-/// listed. None for an example that declares none, or that cargo does not
-/// know (its build then fails with cargo's own message, which names the
-/// examples there are).
-fn required_features(name: &str) -> Result<Vec<String>, Failure> {
+/// `cargo metadata --no-deps` for the project in the current directory.
+fn metadata() -> Result<Metadata, Failure> {
     let output = cargo()
-        .current_dir(crate_dir())
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| Failure::Bootstrap(format!("cannot run cargo metadata: {e}")))?;
     if !output.status.success() {
         return Err(Failure::Bootstrap(format!(
-            "cargo metadata failed ({})",
+            "cargo metadata failed ({}): run this inside a cargo project",
             output.status
         )));
     }
-    let json = String::from_utf8_lossy(&output.stdout);
-    example_features(&json, env!("CARGO_PKG_NAME"), name)
+    parse_metadata(&String::from_utf8_lossy(&output.stdout))
         .ok_or_else(|| Failure::Bootstrap("cannot read the output of cargo metadata".to_owned()))
+}
+
+fn parse_metadata(json: &str) -> Option<Metadata> {
+    miniserde::json::from_str(json).ok()
 }
 
 /// The part of `cargo metadata`'s output read here; the rest is skipped.
 #[derive(Deserialize)]
 struct Metadata {
     packages: Vec<Package>,
+    target_directory: String,
+    workspace_root: String,
 }
 
 #[derive(Deserialize)]
@@ -165,20 +168,18 @@ struct Target {
     required_features: Option<Vec<String>>,
 }
 
-/// The required features of example `example` of package `package`, from
-/// the JSON of `cargo metadata --format-version 1`; `None` if the JSON is
-/// not that.
-fn example_features(json: &str, package: &str, example: &str) -> Option<Vec<String>> {
-    let metadata: Metadata = miniserde::json::from_str(json).ok()?;
-    let features = metadata
-        .packages
-        .into_iter()
-        .filter(|p| p.name == package)
-        .flat_map(|p| p.targets)
-        .find(|t| t.name == example && t.kind.iter().any(|k| k == "example"))
-        .and_then(|t| t.required_features)
-        .unwrap_or_default();
-    Some(features)
+/// The package that has example `example`, and the features the example
+/// declares in `required-features` (the manifest stays the one place they
+/// are listed); `None` if no package has it.
+fn find_example(metadata: &Metadata, example: &str) -> Option<(String, Vec<String>)> {
+    metadata.packages.iter().find_map(|package| {
+        let target = package
+            .targets
+            .iter()
+            .find(|t| t.name == example && t.kind.iter().any(|k| k == "example"))?;
+        let features = target.required_features.clone().unwrap_or_default();
+        Some((package.name.clone(), features))
+    })
 }
 
 /// The example's required features, then each one asked for that is not
@@ -213,7 +214,7 @@ mod tests {
     const METADATA: &str = r#"{
         "packages": [
             {"name": "other", "version": "1.0.0", "targets": [
-                {"kind": ["example"], "name": "api", "required-features": ["nope"]}
+                {"kind": ["example"], "name": "other_api", "required-features": ["nope"]}
             ]},
             {"name": "tiny-lambda", "version": "0.1.0", "dependencies": [
                 {"name": "ureq", "req": "~3.5.2", "features": [], "optional": true}
@@ -231,6 +232,8 @@ mod tests {
             ], "features": {"cli": ["emulator"]}}
         ],
         "workspace_members": ["path+file:///work/main#tiny-lambda@0.1.0"],
+        "target_directory": "/work/main/target",
+        "workspace_root": "/work/main",
         "resolve": null,
         "version": 1
     }"#;
@@ -240,15 +243,22 @@ mod tests {
     }
 
     #[test]
-    fn reads_an_examples_required_features() {
-        let read = |example| example_features(METADATA, "tiny-lambda", example);
-        assert_eq!(read("api"), Some(strings(&["http-adapter"])));
-        assert_eq!(read("orders"), Some(strings(&["aws", "http-adapter"])));
-        assert_eq!(read("echo"), Some(Vec::new()));
-        // Only examples count, and only this package's.
-        assert_eq!(read("modes"), Some(Vec::new()));
-        assert_eq!(read("missing"), Some(Vec::new()));
-        assert_eq!(example_features("not json", "tiny-lambda", "api"), None);
+    fn finds_the_package_of_an_example_and_its_required_features() {
+        let metadata = parse_metadata(METADATA).unwrap();
+        let find = |example| find_example(&metadata, example);
+        let ours = |features: &[&str]| Some(("tiny-lambda".to_owned(), strings(features)));
+        assert_eq!(find("api"), ours(&["http-adapter"]));
+        assert_eq!(find("orders"), ours(&["aws", "http-adapter"]));
+        assert_eq!(find("echo"), ours(&[]));
+        assert_eq!(
+            find("other_api"),
+            Some(("other".to_owned(), strings(&["nope"])))
+        );
+        // Only examples count.
+        assert_eq!(find("modes"), None);
+        assert_eq!(find("missing"), None);
+        assert_eq!(metadata.target_directory, "/work/main/target");
+        assert!(parse_metadata("not json").is_none());
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! directory that exists (refused, left as it was) and a bad name (refused).
 //! Building and testing the projects it writes is CI's "templates" step: a
 //! cargo inside this test would wait on the lock of the one running it.
-#![cfg(feature = "cli")]
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -89,12 +88,18 @@ fn depends_on_the_checkout_it_was_built_from_by_default() {
     let out = tiny_lambda(&dir, &["new", "hello"]);
     assert!(out.status.success());
     let manifest = fs::read_to_string(dir.join("hello/Cargo.toml")).unwrap();
-    let checkout = fs::canonicalize(env!("CARGO_MANIFEST_DIR")).unwrap();
+    // The command lives in tools/cli of the checkout.
+    let checkout = fs::canonicalize(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).unwrap();
     assert!(
         manifest.contains(&format!(
             "tiny-lambda = {{ path = \"{}\" }}",
             checkout.display()
         )),
+        "{manifest}"
+    );
+    let mock = checkout.join("tools").join("mock");
+    assert!(
+        manifest.contains(&format!("tiny-lambda-mock = {{ path = \"{}\" }}", mock.display())),
         "{manifest}"
     );
 }

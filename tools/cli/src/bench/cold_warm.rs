@@ -14,7 +14,7 @@ use std::fs;
 use std::process::Command;
 use std::time::Duration;
 
-use tiny_lambda::emulator::Event;
+use tiny_lambda_mock::Event;
 
 use super::report::{Row, progress, row};
 use super::subject::{

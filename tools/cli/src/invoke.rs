@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use lexopt::{Arg, ValueExt};
-use tiny_lambda::emulator::{Event, MockApi, Outcome};
+use tiny_lambda_mock::{Event, Outcome, RuntimeApi};
 
 use crate::bootstrap::{self, Process, Source};
 use crate::cargo::Build;
@@ -76,7 +76,7 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
     };
     let events = read_events(&options.events)?;
     let program = options.source.resolve(&options.build)?;
-    let api = MockApi::start()
+    let api = RuntimeApi::start()
         .map_err(|e| Failure::Internal(format!("cannot start the mock Runtime API: {e}")))?;
     let mut command = bootstrap::command(&program, &api, options.memory_mb);
     if let Some(n) = options.concurrency {
@@ -174,7 +174,7 @@ fn show(outcome: &Outcome) -> Result<bool, Failure> {
 }
 
 /// Whether the mock refused the answer; says so if it did.
-fn refused(posted: &tiny_lambda::emulator::Posted) -> bool {
+fn refused(posted: &tiny_lambda_mock::Posted) -> bool {
     let refused = posted.status != 202;
     if refused {
         eprintln!(
@@ -186,7 +186,7 @@ fn refused(posted: &tiny_lambda::emulator::Posted) -> bool {
 }
 
 /// From spawn to the first `/next`: Lambda's Init Duration.
-fn init_duration(api: &MockApi, started: Instant) -> Option<Duration> {
+fn init_duration(api: &RuntimeApi, started: Instant) -> Option<Duration> {
     api.first_next_at()
         .map(|at| at.saturating_duration_since(started))
 }

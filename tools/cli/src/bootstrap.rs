@@ -9,7 +9,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tiny_lambda::emulator::{MockApi, Outcome};
+use tiny_lambda_mock::{Outcome, RuntimeApi};
 
 use crate::cargo::{self, Build};
 use crate::failure::Failure;
@@ -50,7 +50,7 @@ impl Source {
 }
 
 /// A command for the bootstrap at `program`, with Lambda's environment.
-pub fn command(program: &Path, api: &MockApi, memory_mb: u32) -> Command {
+pub fn command(program: &Path, api: &RuntimeApi, memory_mb: u32) -> Command {
     let mut command = Command::new(program);
     set_lambda_env(&mut command, program, api, memory_mb);
     command
@@ -58,7 +58,7 @@ pub fn command(program: &Path, api: &MockApi, memory_mb: u32) -> Command {
 
 /// Sets the variables Lambda gives every runtime process. The bootstrap is
 /// `program` even when `command` runs it under another tool.
-pub fn set_lambda_env(command: &mut Command, program: &Path, api: &MockApi, memory_mb: u32) {
+pub fn set_lambda_env(command: &mut Command, program: &Path, api: &RuntimeApi, memory_mb: u32) {
     let task_root = program
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
@@ -199,7 +199,7 @@ fn parse_status(status: &str) -> Option<ProcFigures> {
 
 /// Fails if the bootstrap died or reported an init error. `label` names it
 /// in the message.
-pub fn check_alive(api: &MockApi, process: &mut Process, label: &str) -> Result<(), Failure> {
+pub fn check_alive(api: &RuntimeApi, process: &mut Process, label: &str) -> Result<(), Failure> {
     if let Some(posted) = api.wait_init_error(Duration::ZERO) {
         return Err(Failure::Bootstrap(format!(
             "{label} reported an init error: {}",
@@ -216,17 +216,17 @@ pub fn check_alive(api: &MockApi, process: &mut Process, label: &str) -> Result<
 
 /// Waits for the bootstrap's first `/next`, the end of its init phase.
 pub fn await_first_next(
-    api: &MockApi,
+    api: &RuntimeApi,
     process: &mut Process,
     label: &str,
     limit: Duration,
 ) -> Result<Instant, Failure> {
     let until = Instant::now() + limit;
     loop {
-        if api.wait_next_calls(1, POLL) {
-            if let Some(at) = api.first_next_at() {
-                return Ok(at);
-            }
+        if api.wait_next_calls(1, POLL)
+            && let Some(at) = api.first_next_at()
+        {
+            return Ok(at);
         }
         check_alive(api, process, label)?;
         if Instant::now() >= until {
@@ -240,7 +240,7 @@ pub fn await_first_next(
 
 /// Waits for the answer to one invocation; `None` if `limit` passed first.
 pub fn await_outcome(
-    api: &MockApi,
+    api: &RuntimeApi,
     process: &mut Process,
     request_id: &str,
     label: &str,

@@ -23,10 +23,10 @@ use std::vec::Vec;
 
 use super::answer::{Answer, error_answer};
 use super::{Shared, find_header};
-use crate::http1::{self, Framing};
+use tiny_lambda::http1::{self, Framing};
 
 /// What is done with each request read: `serve::dispatch`, handed in by
-/// `MockApi::start`, so that the server does not need to know the routes.
+/// `RuntimeApi::start`, so that the server does not need to know the routes.
 pub(super) type Dispatch = fn(&Arc<Shared>, Request);
 
 /// One request as read off a connection, and the connection to answer on.
@@ -50,7 +50,7 @@ pub(super) struct Request {
 }
 
 /// One piece of a chunked body, as the codec reads it.
-pub(super) use crate::http1::read::Chunk as Piece;
+pub(super) use tiny_lambda::http1::read::Chunk as Piece;
 
 /// Accepts connections until the mock is dropped, a thread for each.
 pub(super) fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, dispatch: Dispatch) {

@@ -1,13 +1,13 @@
 //! The mock's side of the two execution-environment modes.
 //!
-//! Lambda Managed Instances: [`MockApi::max_concurrency`] caps how many
+//! Lambda Managed Instances: [`RuntimeApi::max_concurrency`] caps how many
 //! invocations one environment may have at once (`/next` requests waiting
 //! plus events handed out and not yet answered), as Lambda does with
-//! `AWS_LAMBDA_MAX_CONCURRENCY`, and [`MockApi::peak_concurrency`] tells a
+//! `AWS_LAMBDA_MAX_CONCURRENCY`, and [`RuntimeApi::peak_concurrency`] tells a
 //! test how many it actually had.
 //!
 //! SnapStart: `GET /restore/next` is parked until the test calls
-//! [`MockApi::restore`], as Lambda holds it from the snapshot to the
+//! [`RuntimeApi::restore`], as Lambda holds it from the snapshot to the
 //! restore; the connection that carried it is dead afterwards (whatever is
 //! sent on it is swallowed, never answered), as a connection from before a
 //! snapshot is. `POST /restore/error` is recorded and accepted once.
@@ -20,7 +20,7 @@ use std::vec::Vec;
 
 use super::answer::{Answer, accept_once, error_answer, fault_answer, first_report};
 use super::wire::{Request, finish};
-use super::{Fault, MockApi, Parked, Posted, Shared, State};
+use super::{Fault, Parked, Posted, RuntimeApi, Shared, State};
 
 /// The state of both modes, a part of the mock's [`State`].
 #[derive(Default)]
@@ -39,7 +39,7 @@ pub(super) struct Modes {
     swallowed: Vec<Request>,
 }
 
-impl MockApi {
+impl RuntimeApi {
     /// Lambda Managed Instances: allow at most `n` invocations at once, as
     /// `AWS_LAMBDA_MAX_CONCURRENCY=n` does; counted are `/next` requests
     /// waiting for an event and events handed out but not answered. A `/next`
@@ -124,7 +124,7 @@ impl Modes {
     }
 }
 
-/// The 403 for a `/next` beyond [`MockApi::max_concurrency`].
+/// The 403 for a `/next` beyond [`RuntimeApi::max_concurrency`].
 pub(super) fn over_limit_answer() -> Answer {
     error_answer(
         403,

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
-use tiny_lambda::emulator::{MockApi, Outcome, Posted};
+use tiny_lambda_mock::{Outcome, Posted, RuntimeApi};
 
 use crate::bootstrap::{self, Process};
 use crate::failure::Failure;
@@ -16,7 +16,7 @@ const POLL: Duration = Duration::from_millis(50);
 /// stdout as they arrive; a buffered one is left for the caller to print.
 /// `None` when nothing came within `limit`.
 pub fn await_answer(
-    api: &MockApi,
+    api: &RuntimeApi,
     process: &mut Process,
     request_id: &str,
     label: &str,
