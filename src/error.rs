@@ -134,13 +134,21 @@ impl Diagnostic {
         // An AWS call's error reports its AWS error code as the type.
         #[cfg(feature = "aws")]
         if let Some(e) = (error as &dyn core::any::Any).downcast_ref::<crate::aws::Error>() {
-            return e.diagnostic();
+            return Diagnostic::from_aws(e);
         }
         Diagnostic {
             category: "Function",
             error_type: short_type_name(core::any::type_name::<E>()),
             error_message: error.to_string(),
         }
+    }
+
+    /// The report an AWS call's error makes as a handler's failure: its
+    /// AWS error code as the type. Here rather than in `aws`, so that the
+    /// client knows nothing of the runtime's reports.
+    #[cfg(feature = "aws")]
+    fn from_aws(error: &crate::aws::Error) -> Diagnostic {
+        Diagnostic::new(&error.code, &error.to_string())
     }
 
     /// The `Lambda-Runtime-Function-Error-Type` header: `Category.Reason`, the
@@ -171,6 +179,13 @@ impl fmt::Display for Diagnostic {
 /// `core::num::error::ParseIntError` becomes `ParseIntError`,
 /// `alloc::boxed::Box<dyn core::error::Error>` becomes `Box`. A bare message
 /// (`&str`, `String`) names no kind of error, so it becomes `Error`.
+#[cfg(feature = "aws")]
+impl From<crate::aws::Error> for Diagnostic {
+    fn from(error: crate::aws::Error) -> Diagnostic {
+        Diagnostic::from_aws(&error)
+    }
+}
+
 fn short_type_name(full: &str) -> String {
     let outer = full.split('<').next().unwrap_or(full);
     let last = outer.rsplit("::").next().unwrap_or(outer);

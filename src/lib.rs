@@ -94,17 +94,16 @@
 //!    connection: `transport/ureq_agent.rs` (ureq) or `transport/builtin.rs`
 //!    (a socket around [`http1`]), behind one small trait; a streamed answer
 //!    goes through `transport/stream_post.rs` in both builds.
-//! 8. `logging`: env_logger set up the way CloudWatch likes it.
-//! 9. `events` (features `events-*`): event types for the AWS services that
+//! 8. `events` (features `events-*`): event types for the AWS services that
 //!    invoke functions, one file per source, on miniserde.
-//! 10. `http_adapter` (feature `http-adapter`): one request/response model for
-//!     API Gateway v1 and v2, function URLs and ALB, answering each source in
-//!     its own shape; a handler kind. Not the Runtime API transport: that is
-//!     `client` and `transport`, how the runtime talks to Lambda.
-//! 11. `aws` (feature `aws`): a blocking client for AWS itself: SigV4 signing
+//! 9. `http_adapter` (feature `http-adapter`): one request/response model for
+//!    API Gateway v1 and v2, function URLs and ALB, answering each source in
+//!    its own shape; a handler kind. Not the Runtime API transport: that is
+//!    `client` and `transport`, how the runtime talks to Lambda.
+//! 10. `aws` (feature `aws`): a blocking client for AWS itself: SigV4 signing
 //!     as a pure function, credentials, retries within the invocation's
 //!     deadline, and DynamoDB, SQS, S3 and any JSON-protocol service.
-//! 12. `extension` (feature `extension`): the Extensions and Telemetry APIs
+//! 11. `extension` (feature `extension`): the Extensions and Telemetry APIs
 //!     as plain data, for extensions (beside a function, or inside it to
 //!     learn of its shutdown): registration, `INVOKE` and `SHUTDOWN` events,
 //!     telemetry subscriptions and records. Extensions share the function's
@@ -150,8 +149,6 @@ pub mod protocol;
 
 #[cfg(feature = "std")]
 mod client;
-#[cfg(feature = "std")]
-mod logging;
 #[cfg(feature = "std")]
 pub mod runtime;
 #[cfg(feature = "std")]

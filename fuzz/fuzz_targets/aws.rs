@@ -49,7 +49,7 @@ fn error_answer(data: &[u8]) {
     assert!(!error.code.contains('#'), "a namespaced code: {error:?}");
     assert_eq!(error.status, status);
     let _ = error.to_string();
-    let _ = error.diagnostic().header_value();
+    let _ = tiny_lambda::Diagnostic::from_error(&error).header_value();
 }
 
 fn item(data: &[u8]) {

@@ -7,8 +7,6 @@ use std::string::{String, ToString};
 
 use miniserde::json::{self, Value};
 
-use crate::error::Diagnostic;
-
 /// A failed AWS call.
 ///
 /// `code` is the AWS error code (`ResourceNotFoundException`,
@@ -46,11 +44,6 @@ impl Error {
             status: 0,
             request_id: None,
         }
-    }
-
-    /// The report this error makes as a handler's failure.
-    pub fn diagnostic(&self) -> Diagnostic {
-        Diagnostic::new(&self.code, &self.to_string())
     }
 
     /// An error answer (status 300 and above) read into an error: the code
@@ -156,12 +149,6 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-impl From<Error> for Diagnostic {
-    fn from(error: Error) -> Diagnostic {
-        error.diagnostic()
-    }
-}
-
 /// `com.amazonaws.dynamodb.v20120810#ResourceNotFoundException` and
 /// `ValidationException:http://internal.amazon.com/...` are both the code
 /// before and after the decoration.
@@ -231,7 +218,7 @@ mod tests {
             e.to_string(),
             "dynamodb: ResourceNotFoundException: Requested resource not found (HTTP 400, request id RID)"
         );
-        let d = e.diagnostic();
+        let d = crate::Diagnostic::from_error(&e);
         assert_eq!(d.error_type, "ResourceNotFoundException");
         assert_eq!(d.header_value(), "Function.ResourceNotFoundException");
     }

@@ -23,7 +23,7 @@ use std::vec::Vec;
 
 use miniserde::{Deserialize, Serialize, json};
 
-use super::response_stream::{self, ResponseStream};
+use super::response_stream::ResponseStream;
 use super::sink::{self, Sink};
 use crate::client::Client;
 use crate::context::Context;
@@ -155,7 +155,7 @@ impl<'a> Handler<'a> {
                     .ok_or_else(|| Diagnostic::runtime("NoStream", "no response stream".into()))?;
                 call(event, ctx, out).map(|()| Vec::new())
             }),
-            sink: response_stream::sink,
+            sink: sink::streamed,
         }
     }
 

@@ -1,10 +1,8 @@
 //! What each runtime thread is doing right now (idle, in init, restoring
 //! from a snapshot, or handling one invocation), kept where the panic hook
 //! and the logger can read it, and the panic hook itself, which reports a
-//! panic to the endpoint the phase names. A streaming handler's sink also
-//! puts its response stream here, and chains a step in front of the hook that
-//! ends a stream which has already sent bytes with the error trailers (see
-//! `install_stream_panic_hook`).
+//! panic to the endpoint the phase names. A streaming handler's stream
+//! chains a step of its own in front of the hook (`response_stream`).
 //!
 //! The main runtime thread keeps its state in one static, as it always has:
 //! in single mode that is all there is, and a log line from a thread the
@@ -15,15 +13,14 @@
 //! that never starts such a thread pays nothing for it at start.
 
 use std::boxed::Box;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::panic;
 use std::string::String;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
 
 use super::report_init_error;
-use super::response_stream::StreamState;
 use crate::client::Client;
 use crate::context::Context;
 use crate::error::Diagnostic;
@@ -131,8 +128,14 @@ pub(super) fn install_panic_hook(client: Client) {
     panic::set_hook(Box::new(report_panic));
 }
 
+/// Whether the calling thread is the runtime thread whose state
+/// `in_flight` holds (not one the handler spawned).
+pub(super) fn on_this_runtime_thread() -> bool {
+    in_flight().thread == Some(thread::current().id())
+}
+
 /// The hook: reports the panic to the endpoint the phase names, then prints it.
-fn report_panic(info: &panic::PanicHookInfo<'_>) {
+pub(super) fn report_panic(info: &panic::PanicHookInfo<'_>) {
     let (phase, client) = {
         let mut state = in_flight();
         // A panic on a thread the handler spawned is that thread's business.
@@ -160,70 +163,6 @@ fn report_panic(info: &panic::PanicHookInfo<'_>) {
         _ => {}
     }
     std::eprintln!("{info}");
-}
-
-std::thread_local! {
-    /// The response stream of the invocation in flight on this runtime
-    /// thread, while a streaming handler runs. Kept apart from `IN_FLIGHT`
-    /// so that a bootstrap that never streams carries none of it; per
-    /// thread, as each runtime thread streams its own answers.
-    static STREAM: RefCell<Option<Arc<Mutex<StreamState>>>> = const { RefCell::new(None) };
-}
-
-pub(super) fn set_stream(sink: Option<Arc<Mutex<StreamState>>>) {
-    // Fails only while the thread is being torn down, which it is not.
-    let _ = STREAM.try_with(|stream| stream.replace(sink));
-}
-
-/// For streaming handlers: in front of the hook above, a step that ends the
-/// stream with the error trailers when the handler panics after bytes were
-/// sent (a post to `/error` would come too late: the caller has the start of
-/// the answer). It takes the phase, so the hook above only prints. Before the
-/// first byte it does nothing, and the hook above posts to `/error`.
-///
-/// It calls `report_panic` by name rather than through `panic::take_hook`:
-/// `take_hook` can hand back std's default hook, which would link the
-/// backtrace printer this module leaves out (measured: 160 KB in the
-/// nightly tier).
-pub(super) fn install_stream_panic_hook() {
-    panic::set_hook(Box::new(|info| {
-        end_stream_on_panic(info.payload());
-        report_panic(info);
-    }));
-}
-
-fn end_stream_on_panic(payload: &(dyn std::any::Any + Send)) {
-    if in_flight().thread != Some(thread::current().id()) {
-        return;
-    }
-    // A panic inside `set_stream` itself is the only way to find it
-    // borrowed; that stream is then left to the hook below.
-    let sink = STREAM.try_with(|stream| stream.try_borrow().ok().and_then(|s| s.clone()));
-    let Some(sink) = sink.ok().flatten() else {
-        return;
-    };
-    // Locked means the panic came from inside a write: the stream is
-    // mid-chunk and cannot be ended cleanly; the hook above reports instead.
-    let mut sink = match sink.try_lock() {
-        Ok(sink) => sink,
-        Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-        Err(std::sync::TryLockError::WouldBlock) => return,
-    };
-    if !sink.started() {
-        return;
-    }
-    let Phase::Invocation(request_id, _) = take_phase() else {
-        return;
-    };
-    let diagnostic = panic_diagnostic(payload_message(payload));
-    log::error!(
-        "handler panicked after {} bytes were streamed: {}",
-        sink.sent(),
-        diagnostic.error_message
-    );
-    if let Err(e) = sink.end(Some(&diagnostic)).judge(&request_id) {
-        log::error!("could not report the panic: {e}");
-    }
 }
 
 pub(super) fn payload_message(payload: &(dyn std::any::Any + Send)) -> &str {

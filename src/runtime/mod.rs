@@ -16,7 +16,8 @@
 //!   to every kind: `concurrency` (Lambda Managed Instances: the same loop
 //!   on N threads) and `snapstart` (hooks around a snapshot);
 //! - `in_flight` (what each runtime thread is doing, read by the panic hook
-//!   and the logger, and the hook itself) and `trace_env`
+//!   and the logger, and the hook itself), `logging` (env_logger set up the
+//!   way CloudWatch likes it, each line naming its request) and `trace_env`
 //!   (`_X_AMZN_TRACE_ID`).
 
 use std::boxed::Box;
@@ -32,11 +33,11 @@ use miniserde::{Deserialize, Serialize};
 use crate::client::Client;
 use crate::context::{Config, Context};
 use crate::error::{Diagnostic, Error};
-use crate::logging;
 
 mod concurrency;
 mod handler;
 mod in_flight;
+mod logging;
 mod response_stream;
 mod sink;
 mod snapstart;
@@ -44,8 +45,6 @@ mod trace_env;
 
 pub use concurrency::{DEFAULT_STACK_SIZE, MAX_THREADS};
 pub use handler::Handler;
-#[cfg(feature = "env_logger")]
-pub(crate) use in_flight::with_request_id;
 use in_flight::{
     Phase, install_panic_hook, panic_diagnostic, payload_message, set_phase, take_phase,
 };

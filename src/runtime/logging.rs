@@ -67,7 +67,7 @@ pub(crate) fn install() {
         if record.level() == log::Level::Trace && record.target().starts_with("ureq_proto") {
             return Ok(());
         }
-        let line = crate::runtime::with_request_id(|request_id| {
+        let line = super::in_flight::with_request_id(|request_id| {
             format_line(json, SystemTime::now(), record, request_id)
         });
         out.write_all(line.as_bytes())
