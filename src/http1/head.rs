@@ -40,23 +40,17 @@ impl Head {
     }
 }
 
-/// What a [`HeadParser`] reads: an answer's head, a request's, or the
-/// trailers after a chunked body's last chunk (fields only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Response,
-    Request,
-    Trailers,
-}
-
 /// A head parsed line by line as it arrives, all of it charged against one
 /// [`MAX_HEAD_BYTES`] budget: the reader never holds more than a line, and a
 /// peer that sends an endless head is refused at the budget.
 #[derive(Debug)]
 pub struct HeadParser {
-    kind: Kind,
-    /// The start line is still to come.
-    first: bool,
+    /// Reads the start line while it is still to come: a status line or a
+    /// request line (a function, so that a client links no request-line
+    /// parser, nor a server a status-line one); none for trailers.
+    start: Option<fn(&mut HeadParser, &str) -> Result<(), Error>>,
+    /// An answer's head, whose HTTP/1.0 framing rule applies.
+    answer: bool,
     left: usize,
     request: Option<RequestLine>,
     head: Head,
@@ -65,26 +59,26 @@ pub struct HeadParser {
 impl HeadParser {
     /// For an answer: a status line, then fields.
     pub fn response() -> HeadParser {
-        HeadParser::new(Kind::Response)
+        HeadParser::new(Some(status_start), true)
     }
 
     /// For a request: a request line, then fields.
     pub fn request() -> HeadParser {
-        HeadParser::new(Kind::Request)
+        HeadParser::new(Some(request_start), false)
     }
 
     /// For the trailers of a chunked body: fields only.
     pub fn trailers() -> HeadParser {
-        HeadParser {
-            first: false,
-            ..HeadParser::new(Kind::Trailers)
-        }
+        HeadParser::new(None, false)
     }
 
-    fn new(kind: Kind) -> HeadParser {
+    fn new(
+        start: Option<fn(&mut HeadParser, &str) -> Result<(), Error>>,
+        answer: bool,
+    ) -> HeadParser {
         HeadParser {
-            kind,
-            first: true,
+            start,
+            answer,
             left: MAX_HEAD_BYTES,
             request: None,
             head: Head::default(),
@@ -105,35 +99,18 @@ impl HeadParser {
     /// line that ends the head.
     pub fn line(&mut self, line: &[u8]) -> Result<bool, Error> {
         self.left = self.left.checked_sub(line.len()).ok_or(Error::TooLarge)?;
-        let line = line
-            .strip_suffix(b"\n")
-            .ok_or(Error::Malformed("head cut short"))?;
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = super::without_line_end(line).ok_or(Error::Malformed("head cut short"))?;
         let line =
             core::str::from_utf8(line).map_err(|_| Error::Malformed("header is not UTF-8"))?;
-        if self.first {
-            self.first = false;
-            if self.kind == Kind::Request {
-                let request =
-                    parse_request_line(line).ok_or(Error::Malformed("malformed request line"))?;
-                self.head.http10 = request.http10;
-                self.request = Some(request);
-            } else {
-                let (status, http10) =
-                    parse_status_line(line).ok_or(Error::Malformed("malformed status line"))?;
-                self.head.status = status;
-                self.head.http10 = http10;
-            }
+        if let Some(start) = self.start.take() {
+            start(self, line)?;
             return Ok(false);
         }
         if line.is_empty() {
             // RFC 9112 §6.1: framing that HTTP/1.0 does not have is faulty
             // framing. Decoding chunks here gave one body and ureq (which
             // reads on to the close) another.
-            if self.kind == Kind::Response
-                && self.head.http10
-                && self.head.header("Transfer-Encoding").is_some()
-            {
+            if self.answer && self.head.http10 && self.head.header("Transfer-Encoding").is_some() {
                 return Err(Error::Malformed("Transfer-Encoding in an HTTP/1.0 answer"));
             }
             return Ok(true);
@@ -159,6 +136,23 @@ impl HeadParser {
         }
         Err(Error::Malformed("head cut short"))
     }
+}
+
+/// An answer's start line.
+fn status_start(parser: &mut HeadParser, line: &str) -> Result<(), Error> {
+    let (status, http10) =
+        parse_status_line(line).ok_or(Error::Malformed("malformed status line"))?;
+    parser.head.status = status;
+    parser.head.http10 = http10;
+    Ok(())
+}
+
+/// A request's start line.
+fn request_start(parser: &mut HeadParser, line: &str) -> Result<(), Error> {
+    let request = parse_request_line(line).ok_or(Error::Malformed("malformed request line"))?;
+    parser.head.http10 = request.http10;
+    parser.request = Some(request);
+    Ok(())
 }
 
 /// A request line: method, target, version.
