@@ -40,6 +40,9 @@ impl Head {
     }
 }
 
+/// Reads a start line into the parser.
+type StartLine = fn(&mut HeadParser, &str) -> Result<(), Error>;
+
 /// A head parsed line by line as it arrives, all of it charged against one
 /// [`MAX_HEAD_BYTES`] budget: the reader never holds more than a line, and a
 /// peer that sends an endless head is refused at the budget.
@@ -48,7 +51,7 @@ pub struct HeadParser {
     /// Reads the start line while it is still to come: a status line or a
     /// request line (a function, so that a client links no request-line
     /// parser, nor a server a status-line one); none for trailers.
-    start: Option<fn(&mut HeadParser, &str) -> Result<(), Error>>,
+    start: Option<StartLine>,
     /// An answer's head, whose HTTP/1.0 framing rule applies.
     answer: bool,
     left: usize,
@@ -72,10 +75,7 @@ impl HeadParser {
         HeadParser::new(None, false)
     }
 
-    fn new(
-        start: Option<fn(&mut HeadParser, &str) -> Result<(), Error>>,
-        answer: bool,
-    ) -> HeadParser {
+    fn new(start: Option<StartLine>, answer: bool) -> HeadParser {
         HeadParser {
             start,
             answer,
