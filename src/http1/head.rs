@@ -34,9 +34,7 @@ impl Head {
 
     /// Parse a request's head, as [`Head::parse_response`] does an answer's.
     pub fn parse_request(bytes: &[u8]) -> Result<(RequestLine, Head), Error> {
-        let (line, head) = HeadParser::request().parse_all(bytes)?;
-        let line = line.ok_or(Error::Malformed("head cut short"))?;
-        Ok((line, head))
+        HeadParser::request().parse_all(bytes)
     }
 }
 
@@ -55,7 +53,8 @@ pub struct HeadParser {
     /// An answer's head, whose HTTP/1.0 framing rule applies.
     answer: bool,
     left: usize,
-    request: Option<RequestLine>,
+    /// A request's start line; empty for an answer.
+    request: RequestLine,
     head: Head,
 }
 
@@ -80,7 +79,7 @@ impl HeadParser {
             start,
             answer,
             left: MAX_HEAD_BYTES,
-            request: None,
+            request: RequestLine::default(),
             head: Head::default(),
         }
     }
@@ -122,13 +121,13 @@ impl HeadParser {
         Ok(false)
     }
 
-    /// The request line (for a request) and the head.
-    pub fn finish(self) -> (Option<RequestLine>, Head) {
+    /// The request line (empty for an answer) and the head.
+    pub fn finish(self) -> (RequestLine, Head) {
         (self.request, self.head)
     }
 
     /// Feed a whole head's bytes, line by line, and finish.
-    fn parse_all(mut self, bytes: &[u8]) -> Result<(Option<RequestLine>, Head), Error> {
+    fn parse_all(mut self, bytes: &[u8]) -> Result<(RequestLine, Head), Error> {
         for line in bytes.split_inclusive(|b| *b == b'\n') {
             if self.line(line)? {
                 return Ok(self.finish());
@@ -151,12 +150,12 @@ fn status_start(parser: &mut HeadParser, line: &str) -> Result<(), Error> {
 fn request_start(parser: &mut HeadParser, line: &str) -> Result<(), Error> {
     let request = parse_request_line(line).ok_or(Error::Malformed("malformed request line"))?;
     parser.head.http10 = request.http10;
-    parser.request = Some(request);
+    parser.request = request;
     Ok(())
 }
 
 /// A request line: method, target, version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestLine {
     /// `GET`, `POST`, ...
     pub method: String,
