@@ -106,8 +106,12 @@
 //! 11. `extension` (feature `extension`): the Extensions and Telemetry APIs
 //!     as plain data, for extensions (beside a function, or inside it to
 //!     learn of its shutdown): registration, `INVOKE` and `SHUTDOWN` events,
-//!     telemetry subscriptions and records. Extensions share the function's
-//!     cold start, which is why they belong in a tiny runtime too.
+//!     telemetry subscriptions and records. With `std`, a blocking
+//!     `Extension` client over the runtime's own transport, and a small
+//!     telemetry `Listener`; and `runtime/shutdown.rs`, which registers an
+//!     internal extension so that `Runtime::on_shutdown` hears of SIGTERM.
+//!     Extensions share the function's cold start, which is why they belong
+//!     in a tiny runtime too.
 //!
 //! Beside `src/`, not linked by any bootstrap: the mock Runtime API
 //! (`tools/mock`, crate `tiny-lambda-mock`, on [`http1`] too) that the tests
@@ -129,7 +133,10 @@
 //!   source each, none by default, so a bootstrap pays only for the sources it
 //!   names; `events` turns on all of them. They need `alloc`, not `std`.
 //! - `http-adapter`: the HTTP adapter, with the four HTTP sources.
-//! - `extension`: the Extensions and Telemetry APIs as data (alloc only).
+//! - `extension`: the Extensions and Telemetry APIs as data (alloc only);
+//!   with `std`, the blocking extension client, the telemetry listener and
+//!   `Runtime::on_shutdown`. A bootstrap that never calls `on_shutdown`
+//!   links none of it.
 //! - `aws`: the AWS client, with rustls for HTTPS. It needs ureq, so it turns
 //!   on the default transport too.
 #![no_std]

@@ -18,7 +18,7 @@ use miniserde::json::{self, Value};
 /// `MalformedResponse` (an answer the client cannot read), and
 /// `CredentialsError` (no credentials, or the credentials endpoint failed).
 ///
-/// As a handler error it becomes a [`Diagnostic`] whose `errorType` is the
+/// As a handler error it becomes a [`Diagnostic`](crate::Diagnostic) whose `errorType` is the
 /// code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {

@@ -234,6 +234,18 @@ impl ShutdownReason {
             .map(|(_, reason)| reason)
             .unwrap_or_else(|| ShutdownReason::Other(text.to_string()))
     }
+
+    /// The reason as Lambda sends it: `spindown`, `timeout`, `failure` (in
+    /// lower case, as Lambda and its emulator write them), or an unknown
+    /// reason as it came.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ShutdownReason::Spindown => "spindown",
+            ShutdownReason::Timeout => "timeout",
+            ShutdownReason::Failure => "failure",
+            ShutdownReason::Other(text) => text,
+        }
+    }
 }
 
 /// Why an `event/next` body that does not parse at all was refused.
@@ -549,6 +561,14 @@ mod tests {
         for (body, expect) in cases {
             assert_eq!(parse_next(200, body), Ok(expect), "{body}");
         }
+    }
+
+    #[test]
+    fn shutdown_reasons_are_written_as_lambda_sends_them() {
+        for text in ["spindown", "timeout", "failure", "rebalance"] {
+            assert_eq!(ShutdownReason::from_wire(text).as_str(), text);
+        }
+        assert_eq!(ShutdownReason::from_wire("SPINDOWN").as_str(), "spindown");
     }
 
     #[test]

@@ -27,10 +27,18 @@
 //! - This file: what both share: a [`Request`] as data, the address both APIs
 //!   live at ([`api_address`]), how a status is judged, and the one [`Error`].
 //!
-//! Nothing here opens a socket, starts a thread or reads the environment:
-//! data in, data out, on `core` + `alloc`, like [`crate::protocol`]. The
-//! shell that moves the bytes (and the listener that receives telemetry) is
-//! not part of this module.
+//! Those three are data in, data out, on `core` + `alloc`, like
+//! [`crate::protocol`]: nothing in them opens a socket, starts a thread or
+//! reads the environment. With `std`, two thin shells move the bytes:
+//!
+//! - `client`: [`Extension`], one extension's calls, sent as they are built
+//!   through the runtime's own Runtime API transport (ureq, or the built-in
+//!   client without the `ureq` feature), blocking, one kept-alive connection.
+//! - `listener`: [`Listener`], the small HTTP server Lambda posts telemetry
+//!   batches to, on [`crate::http1`], on a thread of its own.
+//!
+//! A function that only wants to learn of its own shutdown needs neither:
+//! `Runtime::on_shutdown` registers an internal extension for it.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -41,6 +49,16 @@ use crate::protocol::ApiAddress;
 
 pub mod api;
 pub mod telemetry;
+
+#[cfg(feature = "std")]
+mod client;
+#[cfg(feature = "std")]
+mod listener;
+
+#[cfg(feature = "std")]
+pub use client::{Extension, file_name};
+#[cfg(feature = "std")]
+pub use listener::Listener;
 
 /// One call to the Extensions or Telemetry API, as data: the shell sends it
 /// as it is and hands the answer to the matching `parse_*` or `judge_*`.
@@ -124,8 +142,13 @@ fn judge(status: u16, body: &str) -> Result<(), Error> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
+    /// `AWS_LAMBDA_RUNTIME_API` is not set: not in Lambda (or its emulator).
+    MissingApiAddress,
     /// `AWS_LAMBDA_RUNTIME_API` is not `host:port` or `http://host:port/prefix`.
     BadApiAddress(String),
+    /// The API could not be reached, or its answer could not be read (the
+    /// transport's own words). The shell's fault, never the sans-IO parts'.
+    ApiGone(String),
     /// The extension's name is empty or cannot be sent as a header value.
     /// Lambda expects the extension's full file name.
     BadName(String),
@@ -169,7 +192,9 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Error::MissingApiAddress => f.write_str("AWS_LAMBDA_RUNTIME_API is not set"),
             Error::BadApiAddress(v) => write!(f, "AWS_LAMBDA_RUNTIME_API is not host:port: {v:?}"),
+            Error::ApiGone(why) => write!(f, "extensions API unreachable: {why}"),
             Error::BadName(n) => write!(f, "extension name not usable as a header: {n:?}"),
             Error::MissingIdentifier => {
                 f.write_str("register answered without Lambda-Extension-Identifier")

@@ -37,8 +37,8 @@ pub const MAX_THREADS: usize = 512;
 /// quarter of std's 2 MiB. The runtime's own loop runs in under 32 KiB
 /// (size profile; under 128 KiB in a debug build); the rest is the
 /// handler's. Only the pages a thread touches become resident: at 64 threads
-/// peak memory measured the same with 64 KiB and 2 MiB stacks (see the
-/// README), so this bounds address space, not memory.
+/// peak memory measured the same with 64 KiB and 2 MiB stacks
+/// (size-report/NOTES.md), so this bounds address space, not memory.
 pub const DEFAULT_STACK_SIZE: usize = 512 * 1024;
 
 impl Runtime {
@@ -158,9 +158,9 @@ const GLIBC_ARENAS_PER_CORE: usize = 8;
 /// each time their invocations overlap in a new way: at N = 64 on 2 cores
 /// (16 arenas), VmRSS rose 336 KiB over 300,000 invocations and was still
 /// rising, while the bytes the program held stayed at 1.0 MB throughout.
-/// With an arena per thread it was flat (README, "Contributing: fuzzing and
-/// soak"). A limit the user set, `MALLOC_ARENA_MAX` or
-/// `glibc.malloc.arena_max` in `GLIBC_TUNABLES`, is theirs and is kept.
+/// With an arena per thread it was flat (size-report/NOTES.md, "Soak"). A
+/// limit the user set, `MALLOC_ARENA_MAX` or `glibc.malloc.arena_max` in
+/// `GLIBC_TUNABLES`, is theirs and is kept.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn one_arena_per_thread(n: usize) {
     let user_set = std::env::var_os("MALLOC_ARENA_MAX").is_some()
@@ -170,9 +170,10 @@ fn one_arena_per_thread(n: usize) {
     };
     /// `M_ARENA_MAX` of `<malloc.h>`.
     const M_ARENA_MAX: core::ffi::c_int = -8;
-    // SAFETY: mallopt only sets a limit glibc reads when a thread first
-    // allocates; no thread of ours has started yet. `limit` is at most
-    // MAX_THREADS, so it fits.
+    // SAFETY: mallopt takes malloc's own lock and only sets a limit glibc
+    // reads when a thread first allocates; no loop thread has started yet
+    // (a shutdown hook's threads may have, and keep the arenas they have).
+    // `limit` is at most MAX_THREADS, so it fits.
     let set = unsafe { mallopt(M_ARENA_MAX, limit as core::ffi::c_int) };
     log::debug!("malloc arenas: up to {limit}, one per thread (mallopt said {set})");
 }

@@ -299,3 +299,10 @@ fn exit_with(fault: &Error) -> ! {
     log::error!("{fault}; exiting");
     std::process::exit(EXIT_FAILURE)
 }
+
+// Graceful shutdown (feature `extension`), all of it reached through
+// `Runtime::on_shutdown`. Declared last, so that no line above moves: panic
+// locations carry line numbers, and a bootstrap without the hook must keep
+// its bytes.
+#[cfg(feature = "extension")]
+mod shutdown;

@@ -13,7 +13,7 @@
 //! what links this module into a bootstrap: a bootstrap without hooks never
 //! reads the variable, never calls `/restore/next` and carries none of this
 //! code (mark its image with the label AWS documents for images without
-//! hooks instead, see the README).
+//! hooks instead, see docs/deploying.md).
 
 use std::boxed::Box;
 use std::fmt::Display;

@@ -11,6 +11,8 @@ use std::format;
 use std::string::String;
 use std::vec::Vec;
 
+use miniserde::json;
+
 use super::{Posted, State};
 
 /// An HTTP answer that is decided but perhaps not yet sent.
@@ -27,7 +29,12 @@ pub(super) fn accepted() -> Answer {
 
 /// An error answer with Lambda's body shape.
 pub(super) fn error_answer(status: u16, message: &str, error_type: &str) -> Answer {
-    let body = format!(r#"{{"errorMessage":"{message}","errorType":"{error_type}"}}"#);
+    // Messages can quote what a client sent (an event type, say).
+    let body = format!(
+        r#"{{"errorMessage":{},"errorType":{}}}"#,
+        json::to_string(message),
+        json::to_string(error_type)
+    );
     json_answer(status, body.into_bytes())
 }
 
@@ -37,7 +44,8 @@ pub(super) fn fault_answer(status: u16) -> Answer {
     error_answer(status, &message, "InjectedFault")
 }
 
-fn json_answer(status: u16, body: Vec<u8>) -> Answer {
+/// An answer with a JSON body.
+pub(super) fn json_answer(status: u16, body: Vec<u8>) -> Answer {
     let headers = Vec::from([("Content-Type".to_owned(), "application/json".to_owned())]);
     Answer {
         status,

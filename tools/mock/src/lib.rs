@@ -5,9 +5,12 @@
 //! test that drives it: the event queue, the `/next` requests left waiting
 //! for an event, the bookkeeping of each invocation (handed out, answered,
 //! timed out), the log of every request, streamed answers chunk by chunk,
-//! and injected faults. It depends on `std` and on the runtime's sans-IO
-//! core (`tiny_lambda::http1`, `tiny_lambda::protocol`), never on its
-//! private parts, and drives any bootstrap, tiny-lambda's or not.
+//! and injected faults; beside the runtime, the extensions (the Extensions
+//! API), the telemetry they subscribe to (the Telemetry API), and the
+//! shutdown of the whole environment. It depends on `std` and on the
+//! runtime's sans-IO core (`tiny_lambda::http1`, `tiny_lambda::protocol`,
+//! the names in `tiny_lambda::extension`), never on its private parts, and
+//! drives any bootstrap or extension, tiny-lambda's or not.
 //!
 //! [`RuntimeApi::start`] binds `127.0.0.1` on a free port and serves each
 //! connection from a thread of its own, so many mocks can run side by side
@@ -17,12 +20,16 @@
 //! `event` builds the events handed out. The others answer requests, each
 //! using only those after it: `serve` takes every request and answers each
 //! endpoint as Lambda would; `stream` takes a streamed answer and `modes`
-//! the two environment modes (Managed Instances, SnapStart); `invocation`
-//! opens an invocation when it is handed out and judges the posts that
-//! close it; `wire` is the HTTP/1.1 server under them all (reading
-//! requests, putting answers on the socket, or closing it), which hands each
-//! request to `serve` through the function given to it here; `answer`
-//! builds what is answered.
+//! the two environment modes (Managed Instances, SnapStart); `shutdown`
+//! ends the environment (SIGTERM, `SHUTDOWN`, SIGKILL) and notices a
+//! runtime that dies; `extensions` serves the Extensions API and keeps the
+//! two gates in front of every event (init, and each extension done with
+//! the last one); `invocation` opens an invocation when it is handed out
+//! and judges the posts that close it; `telemetry` makes the platform and
+//! log records and posts them in batches to subscribers; `wire` is the
+//! HTTP/1.1 server under them all (reading requests, putting answers on the
+//! socket, or closing it), which hands each request to `serve` through the
+//! function given to it here; `answer` builds what is answered.
 //!
 //! # Driving your own bootstrap from `cargo test`
 //!
@@ -81,6 +88,55 @@
 //! chunked) is recorded chunk by chunk with arrival times ([`Stream`]), and
 //! can be followed while it arrives ([`RuntimeApi::wait_chunks`]). Its outcome
 //! is recorded, and [`RuntimeApi::wait_outcome`] returns, once it has ended.
+//!
+//! # Extensions, telemetry and shutdown
+//!
+//! Extensions talk to the same address. Lambda starts the external ones
+//! (`/opt/extensions/*`) itself; here the test or the command does, and
+//! says so with [`RuntimeApi::external_extension`] before starting each,
+//! then gives the mock the process ids it needs to signal
+//! ([`RuntimeApi::extension_pid`], [`RuntimeApi::runtime_pid`]). Any other
+//! name that registers is an internal extension: a thread of the runtime.
+//! What the mock does follows Lambda's own implementation of these APIs
+//! (the Runtime Interface Emulator's `rapid`) and the AWS documentation:
+//!
+//! - **Init** ends when the runtime has called `/next`, every external
+//!   extension started has registered, and every registered extension has
+//!   called `event/next`; only then is the first event handed out
+//!   ([`RuntimeApi::wait_init`]). With extensions taking part, init is
+//!   limited to 10 seconds ([`RuntimeApi::init_timeout`]); past it the mock
+//!   gives up on the environment and says who it was waiting for
+//!   ([`InitFailure`]).
+//! - **Every event** goes to the runtime only once every extension
+//!   registered for `INVOKE` is waiting on `event/next`, and each of them gets
+//!   the `INVOKE` with it. An invocation is over when the runtime has
+//!   answered and each of them has called `event/next` again
+//!   ([`RuntimeApi::wait_invocation_done`]).
+//! - **Telemetry** subscribers get `platform.*` records and the lines the
+//!   driver hands over ([`RuntimeApi::read_output`]), posted as JSON arrays
+//!   to their `http://sandbox.localdomain:PORT/...` destination, which the
+//!   mock reaches on `127.0.0.1:PORT` ([`RuntimeApi::telemetry_deliveries`]
+//!   lists what was posted).
+//! - **Shutdown** ([`RuntimeApi::shutdown`]): with no extension registered,
+//!   SIGKILL for the runtime. Otherwise SIGTERM for the runtime (SIGKILL if
+//!   it has not exited after 300 ms, 500 ms with an internal extension),
+//!   then `SHUTDOWN` to each extension registered for it, then SIGKILL for
+//!   whatever has not exited by the deadline. A runtime that dies on its own
+//!   ends the environment the same way, with the reason `failure`.
+//!
+//! | Request | Status | When |
+//! |---|---|---|
+//! | `POST /2020-01-01/extension/register` | 200, with `Lambda-Extension-Identifier` | during init |
+//! | same | 403 `Extension.RegistrationClosed` | after the runtime's first `/next` (an internal one) or after init (an external one) |
+//! | same | 403 `Extension.InvalidEventType` | an unknown event, or `SHUTDOWN` for an internal extension |
+//! | same | 403 `Extension.InvalidExtensionName`, `InvalidRequestFormat`, `Extension.InvalidExtensionState`, `Extension.TooManyExtensions` | no name; a body that is not the documented JSON; a name taken; more than 10 |
+//! | `GET /2020-01-01/extension/event/next` | 200 `INVOKE` or `SHUTDOWN` | when there is one for it |
+//! | any extension call | 403 `Extension.MissingExtensionIdentifier`, `Extension.InvalidExtensionIdentifier`, `Extension.UnknownExtensionIdentifier` | a missing, malformed or unknown identifier |
+//! | same | 403 `Extension.InvalidExtensionState` | `event/next` or a second report after its `init/error` or `exit/error`; `event/next` after its `SHUTDOWN`, or while another waits; `init/error` after its init |
+//! | `POST .../init/error`, `.../exit/error` | 202; 403 `Extension.MissingHeader` without `Lambda-Extension-Function-Error-Type` | |
+//! | `PUT /2022-07-01/telemetry` | 200 `"OK"` | during init |
+//! | same | 400 `ValidationError` | not the documented subscription, or a destination not on `sandbox.localdomain` |
+//! | same | 403 `Telemetry.SubscriptionClosed` | after init |
 
 #![deny(missing_docs)]
 
@@ -97,15 +153,19 @@ use std::vec::Vec;
 
 mod answer;
 mod event;
+mod extensions;
 mod invocation;
 mod modes;
 mod serve;
+mod shutdown;
 mod stream;
+mod telemetry;
 mod wire;
 
-use invocation::hand_out;
 use serve::dispatch;
 use wire::{Request, accept_loop, deliver};
+#[cfg(test)]
+mod extension_tests;
 #[cfg(test)]
 mod tests;
 
@@ -271,6 +331,10 @@ struct State {
     /// Bytes a stream may carry before the mock answers 413; None for the
     /// documented limit.
     stream_limit: Option<u64>,
+    /// The extensions, the init phase, and the shutdown.
+    ext: extensions::Extensions,
+    /// Subscriptions to the Telemetry API and the records they are owed.
+    telemetry: telemetry::Telemetry,
 }
 
 /// A `/next` request that found the queue empty, kept until an event comes.
@@ -295,8 +359,167 @@ enum Route {
     InitError,
     RestoreNext,
     RestoreError,
+    Register,
+    ExtensionNext,
+    ExtensionInitError,
+    ExtensionExitError,
+    Subscribe,
     WrongMethod,
     NotFound,
+}
+
+/// Why an execution environment shuts down: the `shutdownReason` of the
+/// `SHUTDOWN` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShutdownReason {
+    /// `spindown`: the environment was idle, a normal end.
+    Spindown,
+    /// `timeout`: an invocation ran out of time.
+    Timeout,
+    /// `failure`: the runtime or an extension failed (a runtime that dies on
+    /// its own brings this).
+    Failure,
+}
+
+/// Where a line of output came from, which decides the telemetry record it
+/// becomes (`function` or `extension`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogSource {
+    /// The runtime process: the function.
+    Function,
+    /// An external extension's process.
+    Extension,
+}
+
+/// A registered extension, as the mock saw it.
+#[derive(Clone, Debug)]
+pub struct Extension {
+    /// `Lambda-Extension-Name`, as sent.
+    pub name: String,
+    /// The `Lambda-Extension-Identifier` the mock gave it.
+    pub identifier: String,
+    /// Whether it is one of the external extensions the driver started
+    /// ([`RuntimeApi::external_extension`]); otherwise it is internal.
+    pub external: bool,
+    /// The events it registered for, as sent (`INVOKE`, `SHUTDOWN`).
+    pub events: Vec<String>,
+    /// When it registered.
+    pub registered_at: Instant,
+    /// When it first called `event/next`: the end of its init.
+    pub ready_at: Option<Instant>,
+    /// The `Lambda-Extension-Function-Error-Type` of its `init/error` or
+    /// `exit/error`, if it posted one.
+    pub error: Option<String>,
+    /// How many `INVOKE` events it was given.
+    pub invokes: usize,
+    /// When it was given its `SHUTDOWN`.
+    pub shutdown_at: Option<Instant>,
+}
+
+/// The init phase, as far as it went.
+#[derive(Clone, Debug)]
+pub struct Init {
+    /// When the mock started: the environment's creation.
+    pub started_at: Instant,
+    /// The runtime's first `/next`.
+    pub runtime_ready_at: Option<Instant>,
+    /// When the runtime and every extension had called next: the first
+    /// event may go out from then on.
+    pub done_at: Option<Instant>,
+    /// Why init will never end, if it will not.
+    pub failure: Option<InitFailure>,
+}
+
+/// Why the mock gave up on an init phase. No event is handed out after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InitFailure {
+    /// The init timeout passed ([`RuntimeApi::init_timeout`]). Says who was
+    /// still awaited: `runtime`, or an extension's name followed by what it
+    /// had not done.
+    TimedOut(Vec<String>),
+    /// An extension posted `init/error` with this error type.
+    ExtensionError {
+        /// The extension's name.
+        name: String,
+        /// Its `Lambda-Extension-Function-Error-Type`.
+        error_type: String,
+    },
+    /// The runtime process died before init ended.
+    RuntimeExited,
+}
+
+/// An invocation that is over for everyone: the runtime answered it and
+/// every extension given its `INVOKE` called `event/next` again.
+#[derive(Clone, Debug)]
+pub struct Completion {
+    /// The invocation's request id.
+    pub request_id: String,
+    /// When `/next` handed it to the runtime (and `INVOKE` to extensions).
+    pub handed_out_at: Instant,
+    /// When the runtime's answer was accepted (or refused as too late).
+    pub answered_at: Instant,
+    /// Each extension given the `INVOKE`, with its next call after it.
+    pub extensions: Vec<(String, Instant)>,
+    /// When the last of them had: what extensions add to the invocation is
+    /// `done_at - answered_at`.
+    pub done_at: Instant,
+}
+
+/// What [`RuntimeApi::shutdown`] did.
+#[derive(Clone, Debug)]
+pub struct ShutdownReport {
+    /// The reason it gave.
+    pub reason: ShutdownReason,
+    /// The `deadlineMs` of the `SHUTDOWN` events, in epoch milliseconds.
+    pub deadline_ms: u128,
+    /// Whether the runtime was sent SIGTERM (only with an extension
+    /// registered).
+    pub runtime_terminated: bool,
+    /// What became of the runtime process.
+    pub runtime: Stop,
+    /// Each registered extension and each external one started.
+    pub extensions: Vec<ExtensionStop>,
+}
+
+/// How a process ended in a shutdown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The mock has no process id for it (an internal extension, a
+    /// scripted client).
+    NoProcess,
+    /// It had exited before the shutdown signalled it.
+    Gone,
+    /// It exited by itself in time.
+    Exited,
+    /// It was sent SIGKILL.
+    Killed,
+}
+
+/// What became of one extension in a shutdown.
+#[derive(Clone, Debug)]
+pub struct ExtensionStop {
+    /// Its name.
+    pub name: String,
+    /// Whether it was given its `SHUTDOWN` event.
+    pub told: bool,
+    /// What became of its process.
+    pub stop: Stop,
+}
+
+/// One batch the mock posted to a telemetry subscriber.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The subscribing extension's name.
+    pub subscriber: String,
+    /// When the post was answered, or failed.
+    pub at: Instant,
+    /// The batch: a JSON array of `{time, type, record}` objects.
+    pub body: String,
+    /// How many records it held.
+    pub records: usize,
+    /// The listener's status; `None` when the post failed (refused,
+    /// cut, or no answer in time).
+    pub status: Option<u16>,
 }
 
 impl RuntimeApi {
@@ -304,8 +527,10 @@ impl RuntimeApi {
     pub fn start() -> io::Result<RuntimeApi> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let address = listener.local_addr()?.to_string();
+        let mut state = State::default();
+        telemetry::init_start(&mut state);
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
             changed: Condvar::new(),
             stopping: AtomicBool::new(false),
             connections: Mutex::new(HashMap::new()),
@@ -330,17 +555,17 @@ impl RuntimeApi {
     }
 
     /// Queues an event and returns its request id. A `/next` that is
-    /// waiting gets the event at once.
+    /// waiting gets the event at once, unless extensions hold it back (init
+    /// not over, or one still busy with the last event).
     pub fn push(&self, event: Event) -> String {
         let id = event.request_id.clone();
         let mut state = self.shared.lock();
-        match state.parked.pop_front() {
-            Some(parked) => {
-                let answer = hand_out(&mut state, event, parked.record);
-                drop(state);
-                deliver(&self.shared, parked.request, Some(answer));
-            }
-            None => state.queue.push_back(event),
+        state.queue.push_back(event);
+        let out = extensions::pump(&mut state);
+        self.shared.changed.notify_all();
+        drop(state);
+        for (request, answer) in out {
+            deliver(&self.shared, request, Some(answer));
         }
         id
     }
@@ -430,6 +655,9 @@ impl RuntimeApi {
 impl Drop for RuntimeApi {
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
+        // The init timer, the runtime's watcher and any waiter look again.
+        self.shared.changed.notify_all();
+        self.shared.lock().telemetry.stop();
         // The acceptor sees the flag with its next connection: this one.
         let _ = TcpStream::connect(&self.address);
         if let Some(acceptor) = self.acceptor.take() {
@@ -443,7 +671,8 @@ impl Drop for RuntimeApi {
         for waiting in parked {
             deliver(&self.shared, waiting.request, None);
         }
-        let held = self.shared.lock().modes.drain();
+        let mut held = self.shared.lock().modes.drain();
+        held.extend(self.shared.lock().ext.drain());
         for request in held {
             deliver(&self.shared, request, None);
         }

@@ -5,9 +5,10 @@
 //! This is the top of the mock's parts: it uses the others and none of
 //! them uses it. What it answers is built in `answer`, invocations are
 //! opened and judged in `invocation`, a streamed post is read in `stream`,
-//! the two environment modes live in `modes`, and every answer goes out
-//! through `wire`, which hands requests here through the function
-//! `RuntimeApi::start` gives it.
+//! the two environment modes live in `modes`, the Extensions and Telemetry
+//! APIs in `extensions` (which also decides when an event may go out), and
+//! every answer goes out through `wire`, which hands requests here through
+//! the function `RuntimeApi::start` gives it.
 
 use std::borrow::ToOwned;
 use std::string::String;
@@ -17,9 +18,13 @@ use std::time::Instant;
 use std::vec::Vec;
 
 use super::answer::{accept_once, error_answer, fault_answer, first_report};
-use super::invocation::{hand_out, judge};
+use super::invocation::judge;
 use super::wire::{Request, deliver, finish};
-use super::{Fault, Outcome, PREFIX, Parked, Posted, Record, Route, Shared, State, modes, stream};
+use super::{
+    Fault, Outcome, PREFIX, Parked, Posted, Record, Route, Shared, State, extensions, find_header,
+    modes, stream,
+};
+use tiny_lambda::extension::{api, telemetry};
 
 /// Records one request and sends it to its handler.
 pub(super) fn dispatch(shared: &Arc<Shared>, request: Request) {
@@ -61,6 +66,11 @@ pub(super) fn dispatch(shared: &Arc<Shared>, request: Request) {
         Route::InitError => init_error(shared, request, record),
         Route::RestoreNext => modes::restore_next(shared, request, record),
         Route::RestoreError => modes::restore_error(shared, request, record),
+        Route::Register => extensions::register(shared, request, record),
+        Route::ExtensionNext => extensions::next(shared, request, record),
+        Route::ExtensionInitError => extensions::report_error(shared, request, record, true),
+        Route::ExtensionExitError => extensions::report_error(shared, request, record, false),
+        Route::Subscribe => extensions::subscribe(shared, request, record),
         Route::WrongMethod => {
             let answer = error_answer(405, "Method not allowed", "MethodNotAllowed");
             finish(shared, request, record, Some(answer), None);
@@ -74,6 +84,21 @@ pub(super) fn dispatch(shared: &Arc<Shared>, request: Request) {
 
 /// Finds the endpoint for a method and path.
 pub(super) fn route(method: &str, path: &str) -> Route {
+    let extension_route = match path {
+        api::REGISTER => Some((Route::Register, "POST")),
+        api::NEXT => Some((Route::ExtensionNext, "GET")),
+        api::INIT_ERROR => Some((Route::ExtensionInitError, "POST")),
+        api::EXIT_ERROR => Some((Route::ExtensionExitError, "POST")),
+        telemetry::SUBSCRIBE => Some((Route::Subscribe, "PUT")),
+        _ => None,
+    };
+    if let Some((route, expected)) = extension_route {
+        return if method == expected {
+            route
+        } else {
+            Route::WrongMethod
+        };
+    }
     let Some(rest) = path.strip_prefix(PREFIX) else {
         return Route::NotFound;
     };
@@ -106,6 +131,8 @@ pub(super) fn next(shared: &Arc<Shared>, request: Request, record: usize, at: In
     let mut state = shared.lock();
     state.next_calls += 1;
     state.first_next_at.get_or_insert(at);
+    // Asking for an event is how the runtime says its init is done.
+    extensions::runtime_next(&mut state, at);
     shared.changed.notify_all();
     match state.next_faults.pop_front() {
         None if state.modes.over_limit(state.parked.len()) => {
@@ -142,21 +169,21 @@ pub(super) fn next(shared: &Arc<Shared>, request: Request, record: usize, at: In
     }
 }
 
-/// Hands out the first queued event, or parks the request until `push`.
+/// Parks the request, then hands out the first queued event if one may go
+/// out now (see `extensions::pump`); otherwise it waits for `push`, or for
+/// the extensions.
 pub(super) fn serve_next(
     shared: &Shared,
     mut state: MutexGuard<'_, State>,
     request: Request,
     record: usize,
 ) {
-    match state.queue.pop_front() {
-        Some(event) => {
-            let answer = hand_out(&mut state, event, record);
-            shared.changed.notify_all();
-            drop(state);
-            deliver(shared, request, Some(answer));
-        }
-        None => state.parked.push_back(Parked { request, record }),
+    state.parked.push_back(Parked { request, record });
+    let out = extensions::pump(&mut state);
+    shared.changed.notify_all();
+    drop(state);
+    for (request, answer) in out {
+        deliver(shared, request, Some(answer));
     }
 }
 
@@ -182,6 +209,18 @@ pub(super) fn post(
             Some(delay),
         ),
     };
+    if let Some(answer) = &answer {
+        let error_type = find_header(&headers, "Lambda-Runtime-Function-Error-Type");
+        let status = if is_error { "error" } else { "success" };
+        extensions::answered(
+            &mut state,
+            &id,
+            answer.status,
+            status,
+            error_type,
+            body.len(),
+        );
+    }
     if !state.outcomes.contains_key(&id) {
         let posted = Posted {
             request_id: id.clone(),
@@ -206,6 +245,13 @@ pub(super) fn post(
 /// Handles `POST /init/error`.
 pub(super) fn init_error(shared: &Arc<Shared>, request: Request, record: usize) {
     let mut state = shared.lock();
+    let error_type = state
+        .records
+        .get(record)
+        .and_then(|r| find_header(&r.headers, "Lambda-Runtime-Function-Error-Type"))
+        .unwrap_or("Runtime.Unknown")
+        .to_owned();
+    extensions::runtime_init_error(&mut state, &error_type);
     let posted = first_report(&state, record, state.init_error.is_some());
     let answer = accept_once(&mut state.init_error, posted);
     drop(state);

@@ -19,7 +19,7 @@ use std::vec::Vec;
 use super::answer::{Answer, error_answer, fault_answer};
 use super::invocation::judge;
 use super::wire::{Piece, Request, finish};
-use super::{Chunk, Fault, Outcome, Posted, Shared, Stream, find_header};
+use super::{Chunk, Fault, Outcome, Posted, Shared, Stream, extensions, find_header};
 
 /// Whether a post's headers ask for a streamed answer.
 pub(super) fn is_streamed(headers: &[(String, String)]) -> bool {
@@ -129,6 +129,22 @@ pub(super) fn post(shared: &Arc<Shared>, mut request: Request, record: usize, id
         }
     };
     let body: Vec<u8> = stream.chunks.iter().flat_map(|c| c.bytes.clone()).collect();
+    if let Some(answer) = &answer {
+        let error_type = stream.trailer("Lambda-Runtime-Function-Error-Type");
+        let status = if error_type.is_some() {
+            "error"
+        } else {
+            "success"
+        };
+        extensions::answered(
+            &mut state,
+            &id,
+            answer.status,
+            status,
+            error_type,
+            body.len(),
+        );
+    }
     if let Some(r) = state.records.get_mut(record) {
         r.body.clone_from(&body);
     }

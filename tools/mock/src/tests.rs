@@ -4,26 +4,26 @@ use std::format;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::vec;
 
-const WAIT: Duration = Duration::from_secs(5);
+pub(super) const WAIT: Duration = Duration::from_secs(5);
 
 /// What a raw test client read back.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(super) struct Reply {
+    pub(super) status: u16,
+    pub(super) headers: Vec<(String, String)>,
+    pub(super) body: Vec<u8>,
 }
 
 impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
         find_header(&self.headers, name)
     }
 
-    fn text(&self) -> &str {
+    pub(super) fn text(&self) -> &str {
         std::str::from_utf8(&self.body).unwrap()
     }
 }
 
-fn connect(api: &RuntimeApi) -> TcpStream {
+pub(super) fn connect(api: &RuntimeApi) -> TcpStream {
     let stream = TcpStream::connect(api.address()).unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();
     stream
@@ -52,7 +52,7 @@ fn send(
 }
 
 /// Reads one answer, whose body the mock sends with a Content-Length.
-fn read_reply(stream: &mut TcpStream) -> io::Result<Reply> {
+pub(super) fn read_reply(stream: &mut TcpStream) -> io::Result<Reply> {
     let mut reader = BufReader::new(&*stream);
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
@@ -80,11 +80,11 @@ fn read_reply(stream: &mut TcpStream) -> io::Result<Reply> {
     })
 }
 
-fn get_next(api: &RuntimeApi) -> Reply {
+pub(super) fn get_next(api: &RuntimeApi) -> Reply {
     send(&mut connect(api), "GET", "/invocation/next", &[], b"").unwrap()
 }
 
-fn post_response(api: &RuntimeApi, id: &str, body: &[u8]) -> Reply {
+pub(super) fn post_response(api: &RuntimeApi, id: &str, body: &[u8]) -> Reply {
     send(
         &mut connect(api),
         "POST",
