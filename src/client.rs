@@ -25,7 +25,7 @@ const POST_RETRY_DELAY_MS: u64 = 20;
 /// puts the root in front of them.
 #[derive(Clone)]
 pub(crate) struct Client {
-    api: ApiAddress,
+    api: Arc<ApiAddress>,
     connection: Arc<Mutex<Connection>>,
 }
 
@@ -34,14 +34,17 @@ impl Client {
     pub(crate) fn new(api: &str) -> Result<Client, Error> {
         let api = protocol::api_address(api)?;
         let connection = Arc::new(Mutex::new(Connection::new(&api.authority)));
-        Ok(Client { api, connection })
+        Ok(Client {
+            api: Arc::new(api),
+            connection,
+        })
     }
 
     /// A client for the same API with a connection of its own, for a thread
     /// that serves invocations beside this one's. Nothing is opened yet.
     pub(crate) fn with_own_connection(&self) -> Client {
         Client {
-            api: self.api.clone(),
+            api: Arc::clone(&self.api),
             connection: Arc::new(Mutex::new(Connection::new(&self.api.authority))),
         }
     }

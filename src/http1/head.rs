@@ -34,7 +34,9 @@ impl Head {
 
     /// Parse a request's head, as [`Head::parse_response`] does an answer's.
     pub fn parse_request(bytes: &[u8]) -> Result<(RequestLine, Head), Error> {
-        HeadParser::request().parse_all(bytes)
+        let (line, head) = HeadParser::request().parse_all(bytes)?;
+        let line = line.ok_or(Error::Malformed("head cut short"))?;
+        Ok((line, head))
     }
 }
 
@@ -53,8 +55,7 @@ pub struct HeadParser {
     /// An answer's head, whose HTTP/1.0 framing rule applies.
     answer: bool,
     left: usize,
-    /// A request's start line; empty for an answer.
-    request: RequestLine,
+    request: Option<RequestLine>,
     head: Head,
 }
 
@@ -79,7 +80,7 @@ impl HeadParser {
             start,
             answer,
             left: MAX_HEAD_BYTES,
-            request: RequestLine::default(),
+            request: None,
             head: Head::default(),
         }
     }
@@ -121,13 +122,13 @@ impl HeadParser {
         Ok(false)
     }
 
-    /// The request line (empty for an answer) and the head.
-    pub fn finish(self) -> (RequestLine, Head) {
+    /// The request line (for a request) and the head.
+    pub fn finish(self) -> (Option<RequestLine>, Head) {
         (self.request, self.head)
     }
 
     /// Feed a whole head's bytes, line by line, and finish.
-    fn parse_all(mut self, bytes: &[u8]) -> Result<(RequestLine, Head), Error> {
+    fn parse_all(mut self, bytes: &[u8]) -> Result<(Option<RequestLine>, Head), Error> {
         for line in bytes.split_inclusive(|b| *b == b'\n') {
             if self.line(line)? {
                 return Ok(self.finish());
@@ -150,12 +151,12 @@ fn status_start(parser: &mut HeadParser, line: &str) -> Result<(), Error> {
 fn request_start(parser: &mut HeadParser, line: &str) -> Result<(), Error> {
     let request = parse_request_line(line).ok_or(Error::Malformed("malformed request line"))?;
     parser.head.http10 = request.http10;
-    parser.request = request;
+    parser.request = Some(request);
     Ok(())
 }
 
 /// A request line: method, target, version.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestLine {
     /// `GET`, `POST`, ...
     pub method: String,

@@ -47,7 +47,10 @@ pub fn read_request_head(reader: &mut impl BufRead) -> io::Result<Option<(Reques
     let Some(parser) = read_head(reader, HeadParser::request())? else {
         return Ok(None);
     };
-    Ok(Some(parser.finish()))
+    match parser.finish() {
+        (Some(line), head) => Ok(Some((line, head))),
+        (None, _) => Err(invalid(Error::Malformed("malformed request line"))),
+    }
 }
 
 /// A whole body, framed as the head said: at most [`MAX_BODY_BYTES`].
