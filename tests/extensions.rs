@@ -67,15 +67,24 @@ fn graceful_counts_its_invocations_and_exits_0_on_sigterm() {
     api.runtime_pid(child.id());
     let mut stderr = child.stderr.take().expect("piped stderr");
     thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    assert!(api.wait_registered(1, WAIT), "the internal extension registers");
+    assert!(
+        api.wait_registered(1, WAIT),
+        "the internal extension registers"
+    );
     let extension = &api.extensions()[0];
     assert!(!extension.external);
     assert!(extension.events.is_empty(), "{:?}", extension.events);
     for body in [r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#] {
         answered(&api, body);
     }
-    let report = api.shutdown(ShutdownReason::Spindown, Instant::now() + Duration::from_secs(2));
-    assert!(report.runtime_terminated, "SIGTERM goes to a runtime with an extension");
+    let report = api.shutdown(
+        ShutdownReason::Spindown,
+        Instant::now() + Duration::from_secs(2),
+    );
+    assert!(
+        report.runtime_terminated,
+        "SIGTERM goes to a runtime with an extension"
+    );
     assert_eq!(exit_code(&mut child), Some(0));
     assert_eq!(
         stdout.join().unwrap(),
@@ -93,11 +102,8 @@ fn telemetry_extension_counts_invokes_and_function_records() {
         .port()
         .to_string();
     api.external_extension("telemetry_extension");
-    let (mut extension, extension_out) = start(
-        &api,
-        "telemetry_extension",
-        &[("TELEMETRY_PORT", &port)],
-    );
+    let (mut extension, extension_out) =
+        start(&api, "telemetry_extension", &[("TELEMETRY_PORT", &port)]);
     api.extension_pid("telemetry_extension", extension.id());
     let mut ext_err = extension.stderr.take().expect("piped stderr");
     thread::spawn(move || std::io::copy(&mut ext_err, &mut std::io::sink()));
@@ -117,7 +123,10 @@ fn telemetry_extension_counts_invokes_and_function_records() {
     assert_eq!(registered.events, ["INVOKE", "SHUTDOWN"]);
     assert_eq!(registered.invokes, 2);
 
-    let report = api.shutdown(ShutdownReason::Spindown, Instant::now() + Duration::from_secs(2));
+    let report = api.shutdown(
+        ShutdownReason::Spindown,
+        Instant::now() + Duration::from_secs(2),
+    );
     assert!(report.runtime_terminated);
     assert_eq!(exit_code(&mut extension), Some(0));
     let line = extension_out.join().unwrap();

@@ -2,8 +2,9 @@
 //! `package` do it: the example of that name in the cargo project of the
 //! current directory (as `cargo build --example` itself would find it), its
 //! own `required-features`, read from `cargo metadata`, merged with the
-//! features the command line asks for; the profile and target; and where
-//! cargo puts the binary.
+//! features the command line asks for; the profile and target; rustc flags
+//! and a target directory of its own when `package --pgo` asks for them;
+//! and where cargo puts the binary.
 //!
 //! Why the required features are read rather than left to cargo: `cargo
 //! build --example NAME` does not turn them on, it refuses to build ("requires
@@ -32,6 +33,11 @@ pub struct Build {
     pub no_default_features: bool,
     /// The target triple to cross-compile for (`--target`), if any.
     pub target: Option<String>,
+    /// Where cargo builds, instead of the project's target directory
+    /// (`package --pgo` keeps its builds apart from the normal one).
+    pub target_dir: Option<PathBuf>,
+    /// Flags for rustc, after any the environment's RUSTFLAGS hold.
+    pub rustflags: Vec<String>,
 }
 
 impl Default for Build {
@@ -41,6 +47,8 @@ impl Default for Build {
             features: Vec::new(),
             no_default_features: false,
             target: None,
+            target_dir: None,
+            rustflags: Vec::new(),
         }
     }
 }
@@ -83,12 +91,43 @@ pub fn build_example(name: &str, build: &Build) -> Result<PathBuf, Failure> {
     };
     let features = merge_features(&required, &build.features);
     let mut command = cargo();
+    build_args(&mut command, &package, name, build, &features);
+    let status = command.status().map_err(|e| {
+        Failure::Bootstrap(format!("cannot run cargo to build example `{name}`: {e}"))
+    })?;
+    if !status.success() {
+        return Err(Failure::Bootstrap(format!(
+            "cargo could not build example `{name}` ({status})"
+        )));
+    }
+    let mut dir = build
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(metadata.target_directory));
+    if let Some(target) = &build.target {
+        dir.push(target);
+    }
+    Ok(dir
+        .join(profile_dir(&build.profile))
+        .join("examples")
+        .join(name))
+}
+
+/// The arguments and environment of `cargo build` for `example` of
+/// `package` with `features`, as `build` says.
+fn build_args(
+    command: &mut Command,
+    package: &str,
+    example: &str,
+    build: &Build,
+    features: &[String],
+) {
     command.args([
         "build",
         "-p",
-        &package,
+        package,
         "--example",
-        name,
+        example,
         "--profile",
         &build.profile,
     ]);
@@ -101,22 +140,36 @@ pub fn build_example(name: &str, build: &Build) -> Result<PathBuf, Failure> {
     if !features.is_empty() {
         command.args(["--features", &features.join(",")]);
     }
-    let status = command.status().map_err(|e| {
-        Failure::Bootstrap(format!("cannot run cargo to build example `{name}`: {e}"))
-    })?;
-    if !status.success() {
-        return Err(Failure::Bootstrap(format!(
-            "cargo could not build example `{name}` ({status})"
-        )));
+    if let Some(dir) = &build.target_dir {
+        command.env("CARGO_TARGET_DIR", dir);
     }
-    let mut dir = PathBuf::from(metadata.target_directory);
-    if let Some(target) = &build.target {
-        dir.push(target);
+    if !build.rustflags.is_empty() {
+        let env = |name| std::env::var(name).ok();
+        let flags = encoded_rustflags(
+            env("CARGO_ENCODED_RUSTFLAGS").as_deref(),
+            env("RUSTFLAGS").as_deref(),
+            &build.rustflags,
+        );
+        command.env("CARGO_ENCODED_RUSTFLAGS", flags);
     }
-    Ok(dir
-        .join(profile_dir(&build.profile))
-        .join("examples")
-        .join(name))
+}
+
+/// `CARGO_ENCODED_RUSTFLAGS` holding the flags the environment already
+/// gives cargo, then `ours`. Cargo reads that variable before RUSTFLAGS
+/// and splits it at 0x1f only, so a path with spaces stays one flag. Like
+/// any flags from the environment, they replace the `rustflags` of
+/// `.cargo/config.toml` (cargo's rule): put those in RUSTFLAGS too.
+fn encoded_rustflags(encoded: Option<&str>, rustflags: Option<&str>, ours: &[String]) -> String {
+    let theirs: Vec<&str> = match (encoded, rustflags) {
+        (Some(encoded), _) => encoded.split('\x1f').filter(|f| !f.is_empty()).collect(),
+        (None, Some(flags)) => flags.split_whitespace().collect(),
+        (None, None) => Vec::new(),
+    };
+    let all: Vec<&str> = theirs
+        .into_iter()
+        .chain(ours.iter().map(String::as_str))
+        .collect();
+    all.join("\x1f")
 }
 
 /// Under `cargo run` this is the very cargo that built us.
@@ -207,6 +260,7 @@ fn profile_dir(profile: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     /// Trimmed from the real output: an example that requires features,
     /// one that does not (cargo leaves the key out), a test target named
@@ -284,6 +338,63 @@ mod tests {
         );
         assert!(build.is_customised());
         assert!(!Build::default().is_customised());
+    }
+
+    #[test]
+    fn builds_in_a_target_dir_of_its_own_with_more_rustc_flags() {
+        let build = Build {
+            target: Some("x86_64-unknown-linux-gnu".to_owned()),
+            target_dir: Some(PathBuf::from("/t/pgo/echo/instrumented")),
+            rustflags: vec!["-Cprofile-generate=/t/pgo/my dir/raw".to_owned()],
+            ..Build::default()
+        };
+        let mut command = Command::new("cargo");
+        build_args(&mut command, "tiny-lambda", "echo", &build, &[]);
+        let args: Vec<_> = command.get_args().collect();
+        assert_eq!(
+            args,
+            [
+                "build",
+                "-p",
+                "tiny-lambda",
+                "--example",
+                "echo",
+                "--profile",
+                "size",
+                "--target",
+                "x86_64-unknown-linux-gnu"
+            ]
+        );
+        let envs: Vec<_> = command.get_envs().map(|(k, _)| k.to_owned()).collect();
+        assert!(envs.contains(&"CARGO_TARGET_DIR".into()));
+        assert!(envs.contains(&"CARGO_ENCODED_RUSTFLAGS".into()));
+        let dir = command
+            .get_envs()
+            .find(|(k, _)| *k == "CARGO_TARGET_DIR")
+            .and_then(|(_, v)| v);
+        assert_eq!(dir, Some(Path::new("/t/pgo/echo/instrumented").as_os_str()));
+        // A plain build sets neither.
+        let mut plain = Command::new("cargo");
+        build_args(&mut plain, "tiny-lambda", "echo", &Build::default(), &[]);
+        assert_eq!(plain.get_envs().count(), 0);
+    }
+
+    #[test]
+    fn puts_our_rustc_flags_after_the_environments() {
+        let ours = strings(&["-Cprofile-use=/a b/p.profdata"]);
+        assert_eq!(
+            encoded_rustflags(None, None, &ours),
+            "-Cprofile-use=/a b/p.profdata"
+        );
+        assert_eq!(
+            encoded_rustflags(None, Some(" -Ctarget-cpu=native  -g "), &ours),
+            "-Ctarget-cpu=native\x1f-g\x1f-Cprofile-use=/a b/p.profdata"
+        );
+        // The encoded form wins over RUSTFLAGS, as in cargo.
+        assert_eq!(
+            encoded_rustflags(Some("-Cx=1 2"), Some("-Cignored"), &ours),
+            "-Cx=1 2\x1f-Cprofile-use=/a b/p.profdata"
+        );
     }
 
     #[test]

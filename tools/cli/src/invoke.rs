@@ -1,7 +1,9 @@
 //! The `invoke` verb: runs a bootstrap against the mock Runtime API, hands
 //! it events one at a time, and prints each answer followed by a REPORT
 //! line shaped like Lambda's. A streamed answer is printed as it arrives
-//! (`stream_view`).
+//! (`stream_view`). With `--extension`, extensions run beside it
+//! (`extensions`), and the environment is shut down at the end as Lambda
+//! shuts one down.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -13,6 +15,7 @@ use tiny_lambda_mock::{Event, Outcome, RuntimeApi};
 
 use crate::bootstrap::{self, Process, Source};
 use crate::cargo::Build;
+use crate::extensions::{self, Extensions};
 use crate::failure::Failure;
 use crate::stream_view;
 
@@ -45,7 +48,28 @@ Options:
                    allow N invocations at once, hand out all EVENTs at once,
                    and end with a line on stderr: invocations per second and
                    how many were in flight at most
+  --extension PATH Run this external extension beside the bootstrap, as
+                   Lambda runs /opt/extensions/* (repeatable)
+  --callgrind      With --extension: first count, with valgrind, the
+                   instructions each extension runs from exec to its first
+                   event/next, alone against a mock of its own (a line on
+                   stderr each: EXTENSION NAME instructions)
   -h, --help       Print this help
+
+Extensions:
+  Each is started before the bootstrap, with the same environment, under
+  its file name; its output is shown after [NAME]. The bootstrap starts once
+  all have registered, and the first event goes out once the bootstrap and
+  every extension have called next. Extensions subscribed to the Telemetry
+  API get platform records and the bootstrap's output lines.
+  On stderr, after init: INIT Duration (first extension's start to the end
+  of init), Runtime alone (the bootstrap's start to its first /next), Added
+  by extensions, and when each extension was ready.
+  On stdout, after each REPORT: EXTENSIONS Overhead, from the bootstrap's
+  answer to the last extension's next call, and each extension's part.
+  At the end the environment is shut down as Lambda does: SIGTERM to the
+  bootstrap, SHUTDOWN to the extensions, SIGKILL at the deadline; a
+  SHUTDOWN line on stderr says how each process ended.
 
 Exit codes:
   0  every invocation returned a response
@@ -66,6 +90,8 @@ struct Options {
     timeout: Duration,
     events: Vec<String>,
     concurrency: Option<usize>,
+    extensions: Vec<PathBuf>,
+    callgrind: bool,
 }
 
 /// Runs `tiny-lambda invoke`.
@@ -76,17 +102,55 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
     };
     let events = read_events(&options.events)?;
     let program = options.source.resolve(&options.build)?;
+    if options.callgrind {
+        for path in &options.extensions {
+            let count = extensions::count_instructions(path, &program, options.memory_mb)?;
+            eprintln!(
+                "EXTENSION {}\tinstructions to 1st event/next: {count}",
+                extensions::name(path)?
+            );
+        }
+    }
     let api = RuntimeApi::start()
         .map_err(|e| Failure::Internal(format!("cannot start the mock Runtime API: {e}")))?;
+    api.memory_size(options.memory_mb);
+    // Lambda starts the extensions first, and the runtime once they have
+    // registered.
+    let mut extensions = if options.extensions.is_empty() {
+        None
+    } else {
+        Some(Extensions::start(
+            &options.extensions,
+            &program,
+            &api,
+            options.memory_mb,
+            false,
+            INIT_LIMIT,
+        )?)
+    };
     let mut command = bootstrap::command(&program, &api, options.memory_mb);
     if let Some(n) = options.concurrency {
         api.max_concurrency(n);
         command.env("AWS_LAMBDA_MAX_CONCURRENCY", n.to_string());
     }
-    let mut process = Process::spawn(command, false)?;
+    let mut process = match extensions {
+        None => Process::spawn(command, false)?,
+        Some(_) => extensions::spawn_runtime(command, &api, false)?,
+    };
     // A bootstrap that never asks for an event has an init problem, not a
     // slow invocation; Lambda gives the init phase 10 seconds.
-    bootstrap::await_first_next(&api, &mut process, "the bootstrap", INIT_LIMIT)?;
+    let init = match &mut extensions {
+        None => {
+            bootstrap::await_first_next(&api, &mut process, "the bootstrap", INIT_LIMIT)?;
+            init_duration(&api, process.started)
+        }
+        Some(extensions) => {
+            let init = extensions.await_init(&api, &mut process, INIT_LIMIT)?;
+            eprintln!("{}", extensions.init_line(&api, &init, process.started));
+            init.done_at
+                .map(|done| done.saturating_duration_since(extensions.started))
+        }
+    };
 
     let mut function_error = false;
     let started = Instant::now();
@@ -124,17 +188,27 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
             answered.unwrap_or(posted.at).saturating_duration_since(h)
         });
         let peak_kib = process.figures().map_or(0, |f| f.peak_kib);
-        let init = (index == 0)
-            .then(|| init_duration(&api, process.started))
-            .flatten();
         let report = Report {
             request_id: &id,
             duration,
             memory_mb: options.memory_mb,
             peak_kib,
-            init,
+            init: init.filter(|_| index == 0),
         };
         println!("{}", report.line());
+        // An answer the mock refused leaves the invocation open, as Lambda
+        // would: extensions have nothing to finish yet.
+        let over = matches!(outcome.posted().status, 202 | 410);
+        if let Some(extensions) = extensions.as_mut().filter(|_| over) {
+            match api.wait_invocation_done(&id, limit) {
+                Some(done) => println!("{}", extensions::invocation_line(&done)),
+                None => println!(
+                    "EXTENSIONS RequestId: {id}\tnot done: an extension did not call event/next within {} s",
+                    limit.as_secs()
+                ),
+            }
+            extensions.check_alive()?;
+        }
     }
     if let Some(n) = options.concurrency {
         let elapsed = started.elapsed();
@@ -144,6 +218,11 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
             count as f64 / elapsed.as_secs_f64(),
             api.peak_concurrency()
         );
+    }
+    if let Some(extensions) = &mut extensions {
+        for line in extensions.shut_down(&api, &mut process) {
+            eprintln!("{line}");
+        }
     }
     if function_error {
         Err(Failure::Function)
@@ -232,6 +311,8 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
     let mut memory_mb = 128;
     let mut timeout = Duration::from_secs(3);
     let mut concurrency = None;
+    let mut extensions = Vec::new();
+    let mut callgrind = false;
     let mut positional = Vec::new();
     while let Some(arg) = args.next()? {
         match arg {
@@ -259,6 +340,8 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
                 }
                 n => concurrency = Some(n),
             },
+            Arg::Long("extension") => extensions.push(PathBuf::from(args.value()?)),
+            Arg::Long("callgrind") => callgrind = true,
             Arg::Long("help") | Arg::Short('h') => return Ok(None),
             // A lone `-` is stdin, an event like any other.
             Arg::Value(value) => positional.push(value.string()?),
@@ -274,6 +357,12 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
         }
         None => Source::Path(PathBuf::from(positional.remove(0))),
     };
+    check_extension_names(&extensions)?;
+    if callgrind && extensions.is_empty() {
+        return Err(Failure::Usage(
+            "--callgrind counts extensions' instructions: give --extension PATH (bench --callgrind counts a bootstrap's)".to_owned(),
+        ));
+    }
     Ok(Some(Options {
         source,
         build,
@@ -281,7 +370,25 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
         timeout,
         events: positional,
         concurrency,
+        extensions,
+        callgrind,
     }))
+}
+
+/// Lambda tells extensions apart by file name: two of one name cannot run
+/// side by side.
+pub fn check_extension_names(paths: &[PathBuf]) -> Result<(), Failure> {
+    let mut names = Vec::new();
+    for path in paths {
+        let name = extensions::name(path)?;
+        if names.contains(&name) {
+            return Err(Failure::Usage(format!(
+                "two extensions named {name}: Lambda tells them apart by file name"
+            )));
+        }
+        names.push(name);
+    }
+    Ok(())
 }
 
 /// The event bodies, read from their sources and checked to be JSON, as

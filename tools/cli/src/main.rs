@@ -8,16 +8,20 @@
 //!
 //! The modules import one another in one direction only: the verbs (`new`,
 //! `invoke`, `bench`, `package`) use the helpers (`stream_view`,
-//! `bootstrap`, `cargo`, `stats`, `failure`), `bench` also takes
-//! `invoke`'s event reader and `package`'s zipping, and no helper uses a verb.
+//! `extensions`, `bootstrap`, `page_cache`, `pgo`, `cargo`, `stats`,
+//! `failure`), `bench` also takes `invoke`'s event reader and `package`'s
+//! zipping and unzipping, and no helper uses a verb.
 
 mod bench;
 mod bootstrap;
 mod cargo;
+mod extensions;
 mod failure;
 mod invoke;
 mod new;
 mod package;
+mod page_cache;
+mod pgo;
 mod stats;
 mod stream_view;
 

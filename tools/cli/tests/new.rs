@@ -99,7 +99,10 @@ fn depends_on_the_checkout_it_was_built_from_by_default() {
     );
     let mock = checkout.join("tools").join("mock");
     assert!(
-        manifest.contains(&format!("tiny-lambda-mock = {{ path = \"{}\" }}", mock.display())),
+        manifest.contains(&format!(
+            "tiny-lambda-mock = {{ path = \"{}\" }}",
+            mock.display()
+        )),
         "{manifest}"
     );
 }

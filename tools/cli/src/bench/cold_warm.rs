@@ -8,11 +8,14 @@
 //! warm phase, binary and zipped bytes, and optionally the instructions
 //! executed before the first `/next` under callgrind. Bootstraps take turns
 //! at every step, so that drift in the machine's speed hits all of them
-//! alike.
+//! alike. With extensions (`--extension`), every process of either phase
+//! runs beside them (the warm phase then one environment at a time), and
+//! what they add to init and to each warm invocation is measured too.
 
 use std::fs;
+use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tiny_lambda_mock::Event;
 
@@ -21,6 +24,7 @@ use super::subject::{
     LIMIT, MEMORY_MB, Subject, Warm, expect_response, round_trip, start_api, turn_order,
 };
 use crate::bootstrap::{self, ProcFigures, Process};
+use crate::extensions::{self, Extensions};
 use crate::failure::Failure;
 use crate::package::zip_bootstrap;
 use crate::stats::Summary;
@@ -34,6 +38,8 @@ pub(super) struct Settings<'a> {
     pub(super) warm: usize,
     pub(super) event: &'a str,
     pub(super) callgrind: bool,
+    /// Extensions to run beside every bootstrap.
+    pub(super) extensions: &'a [PathBuf],
 }
 
 /// Everything measured for one bootstrap.
@@ -47,6 +53,10 @@ struct Measures {
     zipped: u64,
     instructions: Option<u64>,
     instructions_first: Option<u64>,
+    /// With extensions: the bootstrap's own init, over the cold starts.
+    runtime_init: Vec<Duration>,
+    /// With extensions: answer to the last extension's next call, warm.
+    ext_overhead: Vec<Duration>,
 }
 
 /// Takes every figure of every bootstrap and returns the rows of the table.
@@ -71,10 +81,19 @@ pub(super) fn measure(subjects: &[Subject], settings: &Settings) -> Result<Vec<R
 
 /// The legend above the table.
 pub(super) fn legend(settings: &Settings) -> String {
-    format!(
+    let mut legend = format!(
         "{} cold starts, {} warm invocations each\n",
         settings.cold, settings.warm
-    )
+    );
+    if !settings.extensions.is_empty() {
+        let names: Vec<String> = settings
+            .extensions
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        legend.push_str(&format!("beside extensions: {}\n", names.join(", ")));
+    }
+    legend
 }
 
 /// K cold starts of each bootstrap, taking turns: A, B, A, B...
@@ -87,27 +106,64 @@ fn cold_phase(
         for k in turn_order(round, subjects.len()) {
             let subject = &subjects[k];
             progress(&format!("cold {round}/{} {}", settings.cold, subject.label));
-            let (init, first) = cold_start(subject, settings.event)?;
-            measures[k].init.push(init);
-            measures[k].first.push(first);
+            let cold = if settings.extensions.is_empty() {
+                cold_start(subject, settings.event)?
+            } else {
+                cold_start_beside(subject, settings.event, settings.extensions)?
+            };
+            measures[k].init.push(cold.init);
+            measures[k].first.push(cold.first);
+            measures[k].runtime_init.extend(cold.runtime_init);
         }
     }
     Ok(())
 }
 
+/// What one cold start measured.
+struct Cold {
+    init: Duration,
+    first: Duration,
+    /// Beside extensions: the bootstrap's own init.
+    runtime_init: Option<Duration>,
+}
+
 /// One fresh process: its init duration, and the time to its first answer
 /// (which must be an accepted response).
-fn cold_start(subject: &Subject, event: &str) -> Result<(Duration, Duration), Failure> {
+fn cold_start(subject: &Subject, event: &str) -> Result<Cold, Failure> {
     let api = start_api()?;
     // Queued before the spawn, so the first `/next` is answered at once.
     let id = api.push(Event::new(event));
     let mut process = Process::spawn(bootstrap::command(&subject.path, &api, MEMORY_MB), true)?;
     let first = bootstrap::await_first_next(&api, &mut process, &subject.name(), LIMIT)?;
     let answered = expect_response(&api, &mut process, &id, subject)?;
-    Ok((
-        first.saturating_duration_since(process.started),
-        answered.saturating_duration_since(process.started),
-    ))
+    Ok(Cold {
+        init: first.saturating_duration_since(process.started),
+        first: answered.saturating_duration_since(process.started),
+        runtime_init: None,
+    })
+}
+
+/// One fresh environment beside extensions: started first, the bootstrap
+/// once they registered; init ends when everyone has called next. The
+/// environment is then shut down as Lambda does, outside the figures.
+fn cold_start_beside(subject: &Subject, event: &str, paths: &[PathBuf]) -> Result<Cold, Failure> {
+    let api = start_api()?;
+    api.memory_size(MEMORY_MB);
+    let id = api.push(Event::new(event));
+    let mut extensions = Extensions::start(paths, &subject.path, &api, MEMORY_MB, true, LIMIT)?;
+    let command = bootstrap::command(&subject.path, &api, MEMORY_MB);
+    let mut process = extensions::spawn_runtime(command, &api, true)?;
+    let init = extensions.await_init(&api, &mut process, LIMIT)?;
+    let answered = expect_response(&api, &mut process, &id, subject)?;
+    extensions.shut_down(&api, &mut process);
+    let since_start = |at: Option<Instant>, start: Instant| {
+        at.map_or(Duration::ZERO, |at| at.saturating_duration_since(start))
+    };
+    Ok(Cold {
+        init: since_start(init.done_at, extensions.started),
+        first: answered.saturating_duration_since(extensions.started),
+        runtime_init: Some(since_start(init.runtime_ready_at, process.started)),
+    })
 }
 
 /// N warm invocations of each bootstrap, all alive at once, taking turns.
@@ -116,6 +172,9 @@ fn warm_phase(
     subjects: &[Subject],
     measures: &mut [Measures],
 ) -> Result<(), Failure> {
+    if !settings.extensions.is_empty() {
+        return warm_phase_beside(settings, subjects, measures);
+    }
     let mut warms = Vec::new();
     for subject in subjects {
         progress(&format!("warm start {}", subject.label));
@@ -140,15 +199,79 @@ fn warm_phase(
         }
     }
     for ((subject, warm), measure) in subjects.iter().zip(&warms).zip(measures.iter_mut()) {
-        measure.figures = warm.process.figures().ok_or_else(|| {
-            Failure::Internal(format!(
-                "cannot read /proc/{}/status of {}",
-                warm.process.id(),
-                subject.name()
-            ))
-        })?;
+        measure.figures = figures(warm, subject)?;
     }
     Ok(())
+}
+
+/// The warm phase beside extensions: one environment at a time, each
+/// bootstrap's N invocations in one block. Lambda's environments share no
+/// network, but here extensions would contend for the ports their
+/// listeners bind (a Telemetry API listener's, say), so they cannot run
+/// side by side as the bootstraps alone do.
+fn warm_phase_beside(
+    settings: &Settings,
+    subjects: &[Subject],
+    measures: &mut [Measures],
+) -> Result<(), Failure> {
+    for (subject, measure) in subjects.iter().zip(measures.iter_mut()) {
+        progress(&format!("warm start {}", subject.label));
+        let api = start_api()?;
+        api.memory_size(MEMORY_MB);
+        let paths = settings.extensions;
+        let mut extensions = Extensions::start(paths, &subject.path, &api, MEMORY_MB, true, LIMIT)?;
+        let command = bootstrap::command(&subject.path, &api, MEMORY_MB);
+        let process = extensions::spawn_runtime(command, &api, true)?;
+        let mut warm = Warm { api, process };
+        extensions.await_init(&warm.api, &mut warm.process, LIMIT)?;
+        // The first invocation still pays for lazy set-up; it is not warm.
+        warm_trip(&mut warm, subject, settings.event)?;
+        for i in 1..=settings.warm {
+            if i % 50 == 0 || i == settings.warm {
+                progress(&format!("warm {i}/{} {}", settings.warm, subject.label));
+            }
+            let (trip, overhead) = warm_trip(&mut warm, subject, settings.event)?;
+            measure.warm.push(trip);
+            measure.ext_overhead.push(overhead);
+        }
+        measure.figures = figures(&warm, subject)?;
+        let Warm { api, process } = &mut warm;
+        extensions.shut_down(api, process);
+    }
+    Ok(())
+}
+
+/// Peak memory and threads of a warm process.
+fn figures(warm: &Warm, subject: &Subject) -> Result<ProcFigures, Failure> {
+    warm.process.figures().ok_or_else(|| {
+        Failure::Internal(format!(
+            "cannot read /proc/{}/status of {}",
+            warm.process.id(),
+            subject.name()
+        ))
+    })
+}
+
+/// One warm invocation beside extensions: the round trip, and what they
+/// added after the answer. The next invocation starts only once they are
+/// done, as Lambda's next one would.
+fn warm_trip(
+    warm: &mut Warm,
+    subject: &Subject,
+    event: &str,
+) -> Result<(Duration, Duration), Failure> {
+    let pushed = Instant::now();
+    let id = warm.api.push(Event::new(event));
+    let answered = expect_response(&warm.api, &mut warm.process, &id, subject)?;
+    let done = warm.api.wait_invocation_done(&id, LIMIT).ok_or_else(|| {
+        Failure::Bootstrap(format!(
+            "an extension beside {} did not call event/next again within {} s",
+            subject.name(),
+            LIMIT.as_secs()
+        ))
+    })?;
+    let overhead = done.done_at.saturating_duration_since(done.answered_at);
+    Ok((answered.saturating_duration_since(pushed), overhead))
 }
 
 /// The figures of all bootstraps, one row per figure.
@@ -157,7 +280,36 @@ fn rows(measures: &[Measures], callgrind: bool) -> Vec<Row> {
     let init: Vec<Summary> = measures.iter().map(|m| Summary::of(&m.init)).collect();
     let first: Vec<Summary> = measures.iter().map(|m| Summary::of(&m.first)).collect();
     let warm: Vec<Summary> = measures.iter().map(|m| Summary::of(&m.warm)).collect();
-    for (phase, summaries) in [("init", init), ("first", first), ("warm", warm)] {
+    let mut phases = vec![("init", init), ("first", first), ("warm", warm)];
+    // Beside extensions (every bootstrap runs beside the same ones).
+    if measures.iter().any(|m| !m.runtime_init.is_empty()) {
+        let runtime: Vec<Summary> = measures
+            .iter()
+            .map(|m| Summary::of(&m.runtime_init))
+            .collect();
+        let added: Vec<Summary> = measures
+            .iter()
+            .map(|m| {
+                let added: Vec<Duration> = m
+                    .init
+                    .iter()
+                    .zip(&m.runtime_init)
+                    .map(|(all, alone)| all.saturating_sub(*alone))
+                    .collect();
+                Summary::of(&added)
+            })
+            .collect();
+        let overhead: Vec<Summary> = measures
+            .iter()
+            .map(|m| Summary::of(&m.ext_overhead))
+            .collect();
+        phases.extend([
+            ("runtime init", runtime),
+            ("ext init", added),
+            ("ext overhead", overhead),
+        ]);
+    }
+    for (phase, summaries) in phases {
         for (k, part) in Summary::NAMES.iter().enumerate() {
             let values = summaries.iter().map(|s| Some(s.figures()[k])).collect();
             rows.push(row(&format!("{phase} {part}"), "µs", values));

@@ -4,7 +4,8 @@
 //! hands them to one mode and prints what it measured. The modes, one file
 //! each: `cold_warm` (cold starts and warm round trips, the default),
 //! `concurrent` (`--concurrency`), `soak` (`--soak`) and `stream`
-//! (`--stream`). What they share sits below them: `subject` (a bootstrap
+//! (`--stream`); `cold_cache` (`--cold-cache`) adds its starts after the
+//! default mode's. What they share sits below them: `subject` (a bootstrap
 //! under measurement, its mock and process, one round trip) and `report`
 //! (rows, the table, JSON, the progress line). Imports go one way: this
 //! file uses the modes, the modes use `subject` and `report` (and `soak`
@@ -17,8 +18,9 @@ use lexopt::{Arg, ValueExt};
 use crate::bootstrap::Source;
 use crate::cargo::Build;
 use crate::failure::Failure;
-use crate::invoke::read_event;
+use crate::invoke::{check_extension_names, read_event};
 
+mod cold_cache;
 mod cold_warm;
 mod concurrent;
 mod report;
@@ -50,6 +52,33 @@ Figures:
   instructions (--callgrind) executed from process start to the first /next
   instructions to first answer (--callgrind) the same, to the second /next,
               after answering one event: init plus the first invocation
+With --extension, init and first count from the first extension's start,
+as Lambda's Init Duration does, and three more figures follow:
+  runtime init  the bootstrap's own start to its first /next
+  ext init      init minus runtime init: what the extensions add to init
+  ext overhead  per warm invocation, from the answer to the last
+                extension's next call: what they add to each invocation
+With --cold-cache, K more starts of each bootstrap follow the warm phase
+(when no process keeps a binary mapped), taking turns: one with the binary
+and the shared libraries it maps read into the page cache first (warm
+cache), one with them evicted (fsync, then posix_fadvise DONTNEED; cold
+cache, as Lambda starts a freshly unpacked function). Each is held at its
+first /next while it is measured, then answers the event:
+  init warm|cold cache  spawn to first /next, as init
+  minor|major faults    /proc/PID/stat minflt, majflt at the first /next
+                        (all threads; major ones waited on the disk)
+  read binary|libs      bytes of the files the start brought into the page
+                        cache: resident after the first /next (mincore),
+                        not before; readahead included
+  disk read             /proc/PID/io read_bytes at the first /next
+  left in cache         bytes eviction could not drop: 0 for the binary
+                        unless its file system keeps them (tmpfs; the
+                        binary is then started from a copy in /var/tmp if
+                        eviction works there, and the legend says so); a
+                        library other processes map keeps their pages
+  unzip                 inflating bootstrap.zip in memory with the zip
+                        crate's reader, as Lambda unpacks it before a new
+                        environment's first start: min and p50 of 21
 Times are in microseconds: min, p50, p90, p99 (nearest rank), max, and the
 sample standard deviation.
 
@@ -75,6 +104,11 @@ Options:
                            bootstraps like the `stream` example (event
                            default: {\"chunks\":8,\"bytes\":1024,\"delay_ms\":2})
   --callgrind              Also count instructions with valgrind
+  --cold-cache             Also K starts from a warm and K from a cold page
+                           cache (figures above; Linux only)
+  --extension PATH         Run this external extension beside every
+                           bootstrap, as Lambda runs /opt/extensions/*
+                           (repeatable; cold/warm bench only)
   --concurrency N          Instead: Lambda Managed Instances. Each bootstrap
                            runs with AWS_LAMBDA_MAX_CONCURRENCY=N and serves
                            N events at once; prints throughput, round trips,
@@ -112,6 +146,10 @@ struct Options {
     concurrent: Option<concurrent::Settings>,
     soak: Option<usize>,
     stream: bool,
+    /// `--cold-cache`: starts from an evicted page cache too.
+    cold_cache: bool,
+    /// `--extension`: run beside every bootstrap.
+    extensions: Vec<PathBuf>,
 }
 
 /// Runs `tiny-lambda bench`.
@@ -145,11 +183,20 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
         warm: options.warm,
         event: &options.event,
         callgrind: options.callgrind,
+        extensions: &options.extensions,
     };
-    let rows = cold_warm::measure(&subjects, &settings);
+    let mut legend = cold_warm::legend(&settings);
+    let rows = cold_warm::measure(&subjects, &settings).and_then(|mut rows| {
+        if options.cold_cache {
+            let (more, notes) = cold_cache::measure(&subjects, options.cold, &options.event)?;
+            rows.extend(more);
+            legend.push_str(&notes);
+        }
+        Ok(rows)
+    });
     // The progress line goes either way, so that a failure reads cleanly.
     progress_done();
-    print_rows(&options, &subjects, rows?, &cold_warm::legend(&settings));
+    print_rows(&options, &subjects, rows?, &legend);
     Ok(())
 }
 
@@ -195,6 +242,8 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
     let (mut concurrency, mut sleep_ms, mut invocations) = (None, 100, None);
     let mut soak = None;
     let mut streaming = false;
+    let mut cold_cache = false;
+    let mut extensions = Vec::new();
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Long("example") => {
@@ -217,10 +266,12 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
             Arg::Long("stream") => streaming = true,
             Arg::Long("json") => json = true,
             Arg::Long("callgrind") => callgrind = true,
+            Arg::Long("cold-cache") => cold_cache = true,
             Arg::Long("concurrency") => concurrency = Some(args.value()?.parse()?),
             Arg::Long("sleep-ms") => sleep_ms = args.value()?.parse()?,
             Arg::Long("invocations") => invocations = Some(args.value()?.parse()?),
             Arg::Long("soak") => soak = Some(args.value()?.parse()?),
+            Arg::Long("extension") => extensions.push(PathBuf::from(args.value()?)),
             Arg::Long("help") | Arg::Short('h') => return Ok(None),
             other => return Err(other.unexpected().into()),
         }
@@ -233,6 +284,20 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
     if cold == 0 || warm == 0 || soak == Some(0) {
         return Err(Failure::Usage(
             "--cold, --warm and --soak must be at least 1".to_owned(),
+        ));
+    }
+    check_extension_names(&extensions)?;
+    let other_mode = concurrency.is_some() || soak.is_some() || streaming || callgrind;
+    if !extensions.is_empty() && other_mode {
+        return Err(Failure::Usage(
+            "--extension works with the cold/warm bench only (not with --concurrency, --soak, --stream or --callgrind)".to_owned(),
+        ));
+    }
+    let cold_warm_alone =
+        concurrency.is_none() && soak.is_none() && !streaming && extensions.is_empty();
+    if cold_cache && !cold_warm_alone {
+        return Err(Failure::Usage(
+            "--cold-cache works with the cold/warm bench only (not with --concurrency, --soak, --stream or --extension)".to_owned(),
         ));
     }
     let sources = [first].into_iter().chain(second).chain(others).collect();
@@ -265,6 +330,8 @@ fn parse(args: &mut lexopt::Parser) -> Result<Option<Options>, Failure> {
         concurrent,
         soak,
         stream: streaming,
+        cold_cache,
+        extensions,
     }))
 }
 

@@ -63,7 +63,15 @@ pub(super) fn table(subjects: &[Subject], rows: &[Row]) -> String {
             subject.path.display()
         ));
     }
-    let mut header = format!("\n{:<20}", "");
+    let labels: Vec<String> = rows.iter().map(label).collect();
+    // As wide as the longest label, and never narrower than it was.
+    let width = labels
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(20);
+    let mut header = format!("\n{:<width$}", "");
     for subject in subjects {
         header.push_str(&format!("{:>14}", subject.label));
     }
@@ -72,13 +80,8 @@ pub(super) fn table(subjects: &[Subject], rows: &[Row]) -> String {
     }
     out.push_str(header.trim_end());
     out.push('\n');
-    for row in rows {
-        let metric = if row.unit.is_empty() {
-            row.metric.clone()
-        } else {
-            format!("{} ({})", row.metric, row.unit)
-        };
-        let mut line = format!("{metric:<20}");
+    for (row, metric) in rows.iter().zip(&labels) {
+        let mut line = format!("{metric:<width$}");
         for value in &row.values {
             line.push_str(&format!(
                 "{:>14}",
@@ -95,6 +98,15 @@ pub(super) fn table(subjects: &[Subject], rows: &[Row]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A row's label: the metric and its unit.
+fn label(row: &Row) -> String {
+    if row.unit.is_empty() {
+        row.metric.clone()
+    } else {
+        format!("{} ({})", row.metric, row.unit)
+    }
 }
 
 /// Times keep a decimal; counts are whole.
