@@ -36,7 +36,7 @@
 //! ```no_run
 //! use std::process::Command;
 //! use std::time::Duration;
-//! use tiny_lambda_mock::{Event, RuntimeApi, Outcome};
+//! use tiny_lambda_mock::{Event, Outcome, RuntimeApi};
 //!
 //! // In an integration test of the crate that builds the bootstrap,
 //! // `env!("CARGO_BIN_EXE_<name>")` is its path.

@@ -6,7 +6,7 @@
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use tiny_lambda_mock::{Event, RuntimeApi, Outcome, Posted};
+use tiny_lambda_mock::{Event, Outcome, Posted, RuntimeApi};
 
 /// Long enough for a loaded machine, short enough to fail fast.
 pub const WAIT: Duration = Duration::from_secs(10);

@@ -53,5 +53,7 @@ impl Store {
 fn main() {
     let runtime = Runtime::from_env();
     let store = runtime.init(Store::from_env);
-    runtime.serve(Handler::json(move |event: Json, ctx: &Context| store.put(&event, ctx)))
+    runtime.serve(Handler::json(move |event: Json, ctx: &Context| {
+        store.put(&event, ctx)
+    }))
 }

@@ -13,13 +13,15 @@ struct Request {
 }
 
 fn main() {
-    Runtime::from_env().serve(Handler::streaming(|req: Request, _ctx: &Context, out: &mut ResponseStream| {
-        out.set_content_type("text/plain")?;
-        for n in 1..=req.count {
-            writeln!(out, "{n}")?;
-            // Without a flush, writes gather in a 16 KiB buffer.
-            out.flush()?;
-        }
-        Ok::<_, std::io::Error>(())
-    }))
+    Runtime::from_env().serve(Handler::streaming(
+        |req: Request, _ctx: &Context, out: &mut ResponseStream| {
+            out.set_content_type("text/plain")?;
+            for n in 1..=req.count {
+                writeln!(out, "{n}")?;
+                // Without a flush, writes gather in a 16 KiB buffer.
+                out.flush()?;
+            }
+            Ok::<_, std::io::Error>(())
+        },
+    ))
 }
