@@ -142,6 +142,7 @@ pub fn keeps_alive(head: &Head) -> bool {
 
 /// A line without its CRLF (or bare LF); `None` if it has neither, that
 /// is, if it was cut short.
+#[inline]
 pub fn without_line_end(line: &[u8]) -> Option<&[u8]> {
     match line {
         [rest @ .., b'\r', b'\n'] | [rest @ .., b'\n'] => Some(rest),

@@ -55,6 +55,7 @@ impl Sink for Buffered {
 }
 
 /// The sink of every buffered kind.
+#[inline]
 pub(super) fn buffered(_client: &Client) -> Box<dyn Sink> {
     Box::new(Buffered)
 }
