@@ -23,7 +23,8 @@
 //!   the two error reports, and reading their answers into a
 //!   [`Registration`](api::Registration) or an [`Event`](api::Event).
 //! - `telemetry`: the Telemetry API (`/2022-07-01/telemetry`): the
-//!   subscription, and reading a posted batch into typed records.
+//!   subscription; its `record` reads a posted batch into typed records, one
+//!   element at a time.
 //! - This file: what both share: a [`Request`] as data, the address both APIs
 //!   live at ([`api_address`]), how a status is judged, and the one [`Error`].
 //!
