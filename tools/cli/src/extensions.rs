@@ -36,6 +36,15 @@ pub fn name(path: &Path) -> Result<String, Failure> {
 }
 
 impl Extensions {
+    /// No external extension: for a bootstrap whose own internal extension
+    /// (`Runtime::on_shutdown`) asks for the shutdown Lambda would give it.
+    pub fn none() -> Extensions {
+        Extensions {
+            running: Vec::new(),
+            started: Instant::now(),
+        }
+    }
+
     /// Starts each extension with the environment the bootstrap `program`
     /// gets, and waits (up to `limit`) until all have registered, as Lambda
     /// does before it starts the runtime. With `quiet`, their output is

@@ -69,7 +69,9 @@ Extensions:
   answer to the last extension's next call, and each extension's part.
   At the end the environment is shut down as Lambda does: SIGTERM to the
   bootstrap, SHUTDOWN to the extensions, SIGKILL at the deadline; a
-  SHUTDOWN line on stderr says how each process ended.
+  SHUTDOWN line on stderr says how each process ended. A bootstrap that
+  registered an internal extension itself (Runtime::on_shutdown) gets the
+  same shutdown without --extension; any other is just stopped.
 
 Exit codes:
   0  every invocation returned a response
@@ -218,6 +220,13 @@ pub fn run(args: &mut lexopt::Parser) -> Result<(), Failure> {
             count as f64 / elapsed.as_secs_f64(),
             api.peak_concurrency()
         );
+    }
+    // Lambda shuts down an environment with any extension registered,
+    // internal ones included (`on_shutdown`): SIGTERM, then SIGKILL at the
+    // deadline. Without one, the bootstrap is simply stopped.
+    if extensions.is_none() && !api.extensions().is_empty() {
+        api.runtime_pid(process.id());
+        extensions = Some(Extensions::none());
     }
     if let Some(extensions) = &mut extensions {
         for line in extensions.shut_down(&api, &mut process) {
