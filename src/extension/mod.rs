@@ -23,8 +23,8 @@
 //!   the two error reports, and reading their answers into a
 //!   [`Registration`](api::Registration) or an [`Event`](api::Event).
 //! - `telemetry`: the Telemetry API (`/2022-07-01/telemetry`): the
-//!   subscription; its `record` reads a posted batch into typed records, one
-//!   element at a time.
+//!   subscription; its `batch` reads a posted batch one element at a time,
+//!   each into a typed `Record`.
 //! - This file: what both share: a [`Request`] as data, the address both APIs
 //!   live at ([`api_address`]), how a status is judged, and the one [`Error`].
 //!

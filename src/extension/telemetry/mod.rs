@@ -1,8 +1,7 @@
 //! The Telemetry API (`PUT /2022-07-01/telemetry`): the subscription an
 //! extension sends ([`Subscription`], [`subscribe`]), here; the batches
 //! Lambda then posts to its listener, read one element at a time
-//! ([`parse_batch`], in `record`), with the platform events typed in
-//! `platform`.
+//! ([`parse_batch`], in `batch`), each into a [`Record`] (in `record`).
 //!
 //! Names follow the AWS documentation ("Lambda Telemetry API reference" and
 //! its "Event schema reference", schema version 2022-12-13).
@@ -17,14 +16,14 @@ use miniserde::{Serialize, json};
 use super::api::EXTENSION_IDENTIFIER;
 use super::{Error, Request, judge};
 
-mod platform;
+mod batch;
 mod record;
 
-pub use platform::{
-    InitReport, InitReportMetrics, InitRuntimeDone, InitStart, Report, ReportMetrics, RuntimeDone,
-    RuntimeDoneMetrics, Start, Status, TraceContext,
+pub use batch::{TelemetryEvent, parse_batch};
+pub use record::{
+    InitReport, InitReportMetrics, InitRuntimeDone, InitStart, Log, Record, Report, ReportMetrics,
+    RuntimeDone, RuntimeDoneMetrics, Start, Status, TraceContext,
 };
-pub use record::{Log, Record, TelemetryEvent, parse_batch};
 
 /// The version of the Telemetry API's path.
 pub const API_VERSION: &str = "2022-07-01";
