@@ -16,20 +16,26 @@
 //! connection from a thread of its own, so many mocks can run side by side
 //! in parallel tests.
 //!
-//! The parts: this file holds the public types and the state they share;
+//! The parts: this file holds the mock itself ([`RuntimeApi`]), what a test
+//! hands it (events, faults), and the state they share; `recorded` holds the
+//! public types of what the runtime sent (requests, posts, streamed chunks)
+//! and `environment` those of what a test learns of the environment
+//! (extensions, init, completions, the shutdown, telemetry deliveries);
 //! `event` builds the events handed out. The others answer requests, each
 //! using only those after it: `serve` takes every request and answers each
 //! endpoint as Lambda would; `stream` takes a streamed answer and `modes`
 //! the two environment modes (Managed Instances, SnapStart); `shutdown`
 //! ends the environment (SIGTERM, `SHUTDOWN`, SIGKILL) and notices a
-//! runtime that dies; `extensions` serves the Extensions API and keeps the
-//! two gates in front of every event (init, and each extension done with
-//! the last one); `invocation` opens an invocation when it is handed out
-//! and judges the posts that close it; `telemetry` makes the platform and
-//! log records and posts them in batches to subscribers; `wire` is the
-//! HTTP/1.1 server under them all (reading requests, putting answers on the
-//! socket, or closing it), which hands each request to `serve` through the
-//! function given to it here; `answer` builds what is answered.
+//! runtime that dies; `extensions` serves the Extensions API (its
+//! `endpoints`) and keeps the two gates in front of every event (init, and
+//! each extension done with the last one: its `gates`); `invocation` opens
+//! an invocation when it is handed out and judges the posts that close it;
+//! `telemetry` makes the platform and log records (its `record`), takes
+//! subscriptions (`subscription`) and posts the records in batches to
+//! subscribers (`delivery`); `wire` is the HTTP/1.1 server under them all
+//! (reading requests, putting answers on the socket, or closing it), which
+//! hands each request to `serve` through the function given to it here;
+//! `answer` builds what is answered.
 //!
 //! # Driving your own bootstrap from `cargo test`
 //!
@@ -143,7 +149,7 @@
 use std::borrow::ToOwned;
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::string::{String, ToString};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -152,16 +158,23 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use std::vec::Vec;
 
 mod answer;
+mod environment;
 mod event;
 mod extensions;
 mod invocation;
 mod modes;
+mod recorded;
 mod serve;
 mod shutdown;
 mod stream;
 mod telemetry;
 mod wire;
 
+pub use environment::{
+    Completion, Delivery, Extension, ExtensionStop, Init, InitFailure, LogSource, ShutdownReason,
+    ShutdownReport, Stop,
+};
+pub use recorded::{Chunk, Outcome, Posted, Record, Stream};
 use serve::dispatch;
 use wire::{Request, accept_loop, deliver};
 #[cfg(test)]
@@ -225,79 +238,6 @@ pub struct Event {
     invocation_id: Option<String>,
     overrides: Vec<(String, String)>,
     omitted: Vec<String>,
-}
-
-/// What the runtime posted for one invocation.
-#[derive(Clone, Debug)]
-pub enum Outcome {
-    /// A post to `/invocation/{id}/response`.
-    Response(Posted),
-    /// A post to `/invocation/{id}/error`.
-    Error(Posted),
-}
-
-/// One post from the runtime, with what the mock answered to it.
-#[derive(Clone, Debug)]
-pub struct Posted {
-    /// The id from the path (empty for `/init/error`).
-    pub request_id: String,
-    /// The request headers, in the order received.
-    pub headers: Vec<(String, String)>,
-    /// The request body.
-    pub body: Vec<u8>,
-    /// The status the mock answered; 0 when it closed the connection instead.
-    pub status: u16,
-    /// When the post was received.
-    pub at: Instant,
-    /// When `/next` delivered this event, if it did.
-    pub handed_out_at: Option<Instant>,
-    /// For a streamed answer, its chunks and trailers; `body` is the chunks
-    /// joined. `None` for a buffered post.
-    pub stream: Option<Stream>,
-}
-
-/// A streamed answer as it arrived.
-#[derive(Clone, Debug, Default)]
-pub struct Stream {
-    /// The chunks, in order, each with the time it was read.
-    pub chunks: Vec<Chunk>,
-    /// The trailers after the last chunk, in the order received.
-    pub trailers: Vec<(String, String)>,
-    /// Whether the stream has ended, whole or not.
-    pub ended: bool,
-    /// Whether it ended with its last chunk, rather than cut or timed out.
-    pub complete: bool,
-    /// When it ended, whole or not.
-    pub ended_at: Option<Instant>,
-}
-
-/// One chunk of a streamed answer.
-#[derive(Clone, Debug)]
-pub struct Chunk {
-    /// When the chunk had been read whole.
-    pub at: Instant,
-    /// Its data.
-    pub bytes: Vec<u8>,
-}
-
-/// One request as the mock received it.
-#[derive(Clone, Debug)]
-pub struct Record {
-    /// When the request arrived.
-    pub at: Instant,
-    /// The HTTP method, such as `GET`.
-    pub method: String,
-    /// The path, as sent.
-    pub path: String,
-    /// The request headers, in the order received.
-    pub headers: Vec<(String, String)>,
-    /// The request body.
-    pub body: Vec<u8>,
-    /// The status answered; 0 while a `/next` waits for an event, or when
-    /// the mock closed the connection instead.
-    pub status: u16,
-    /// The client's address: requests from one address came on one connection.
-    pub peer: Option<SocketAddr>,
 }
 
 /// The state the connection threads, the delayed answers and the test share.
@@ -366,160 +306,6 @@ enum Route {
     Subscribe,
     WrongMethod,
     NotFound,
-}
-
-/// Why an execution environment shuts down: the `shutdownReason` of the
-/// `SHUTDOWN` event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ShutdownReason {
-    /// `spindown`: the environment was idle, a normal end.
-    Spindown,
-    /// `timeout`: an invocation ran out of time.
-    Timeout,
-    /// `failure`: the runtime or an extension failed (a runtime that dies on
-    /// its own brings this).
-    Failure,
-}
-
-/// Where a line of output came from, which decides the telemetry record it
-/// becomes (`function` or `extension`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogSource {
-    /// The runtime process: the function.
-    Function,
-    /// An external extension's process.
-    Extension,
-}
-
-/// A registered extension, as the mock saw it.
-#[derive(Clone, Debug)]
-pub struct Extension {
-    /// `Lambda-Extension-Name`, as sent.
-    pub name: String,
-    /// The `Lambda-Extension-Identifier` the mock gave it.
-    pub identifier: String,
-    /// Whether it is one of the external extensions the driver started
-    /// ([`RuntimeApi::external_extension`]); otherwise it is internal.
-    pub external: bool,
-    /// The events it registered for, as sent (`INVOKE`, `SHUTDOWN`).
-    pub events: Vec<String>,
-    /// When it registered.
-    pub registered_at: Instant,
-    /// When it first called `event/next`: the end of its init.
-    pub ready_at: Option<Instant>,
-    /// The `Lambda-Extension-Function-Error-Type` of its `init/error` or
-    /// `exit/error`, if it posted one.
-    pub error: Option<String>,
-    /// How many `INVOKE` events it was given.
-    pub invokes: usize,
-    /// When it was given its `SHUTDOWN`.
-    pub shutdown_at: Option<Instant>,
-}
-
-/// The init phase, as far as it went.
-#[derive(Clone, Debug)]
-pub struct Init {
-    /// When the mock started: the environment's creation.
-    pub started_at: Instant,
-    /// The runtime's first `/next`.
-    pub runtime_ready_at: Option<Instant>,
-    /// When the runtime and every extension had called next: the first
-    /// event may go out from then on.
-    pub done_at: Option<Instant>,
-    /// Why init will never end, if it will not.
-    pub failure: Option<InitFailure>,
-}
-
-/// Why the mock gave up on an init phase. No event is handed out after it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum InitFailure {
-    /// The init timeout passed ([`RuntimeApi::init_timeout`]). Says who was
-    /// still awaited: `runtime`, or an extension's name followed by what it
-    /// had not done.
-    TimedOut(Vec<String>),
-    /// An extension posted `init/error` with this error type.
-    ExtensionError {
-        /// The extension's name.
-        name: String,
-        /// Its `Lambda-Extension-Function-Error-Type`.
-        error_type: String,
-    },
-    /// The runtime process died before init ended.
-    RuntimeExited,
-}
-
-/// An invocation that is over for everyone: the runtime answered it and
-/// every extension given its `INVOKE` called `event/next` again.
-#[derive(Clone, Debug)]
-pub struct Completion {
-    /// The invocation's request id.
-    pub request_id: String,
-    /// When `/next` handed it to the runtime (and `INVOKE` to extensions).
-    pub handed_out_at: Instant,
-    /// When the runtime's answer was accepted (or refused as too late).
-    pub answered_at: Instant,
-    /// Each extension given the `INVOKE`, with its next call after it.
-    pub extensions: Vec<(String, Instant)>,
-    /// When the last of them had: what extensions add to the invocation is
-    /// `done_at - answered_at`.
-    pub done_at: Instant,
-}
-
-/// What [`RuntimeApi::shutdown`] did.
-#[derive(Clone, Debug)]
-pub struct ShutdownReport {
-    /// The reason it gave.
-    pub reason: ShutdownReason,
-    /// The `deadlineMs` of the `SHUTDOWN` events, in epoch milliseconds.
-    pub deadline_ms: u128,
-    /// Whether the runtime was sent SIGTERM (only with an extension
-    /// registered).
-    pub runtime_terminated: bool,
-    /// What became of the runtime process.
-    pub runtime: Stop,
-    /// Each registered extension and each external one started.
-    pub extensions: Vec<ExtensionStop>,
-}
-
-/// How a process ended in a shutdown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stop {
-    /// The mock has no process id for it (an internal extension, a
-    /// scripted client).
-    NoProcess,
-    /// It had exited before the shutdown signalled it.
-    Gone,
-    /// It exited by itself in time.
-    Exited,
-    /// It was sent SIGKILL.
-    Killed,
-}
-
-/// What became of one extension in a shutdown.
-#[derive(Clone, Debug)]
-pub struct ExtensionStop {
-    /// Its name.
-    pub name: String,
-    /// Whether it was given its `SHUTDOWN` event.
-    pub told: bool,
-    /// What became of its process.
-    pub stop: Stop,
-}
-
-/// One batch the mock posted to a telemetry subscriber.
-#[derive(Clone, Debug)]
-pub struct Delivery {
-    /// The subscribing extension's name.
-    pub subscriber: String,
-    /// When the post was answered, or failed.
-    pub at: Instant,
-    /// The batch: a JSON array of `{time, type, record}` objects.
-    pub body: String,
-    /// How many records it held.
-    pub records: usize,
-    /// The listener's status; `None` when the post failed (refused,
-    /// cut, or no answer in time).
-    pub status: Option<u16>,
 }
 
 impl RuntimeApi {
@@ -708,42 +494,6 @@ impl Shared {
             Ok((state, _)) => state,
             Err(poisoned) => poisoned.into_inner().0,
         }
-    }
-}
-
-impl Outcome {
-    /// The post, whichever endpoint it went to.
-    pub fn posted(&self) -> &Posted {
-        match self {
-            Outcome::Response(posted) | Outcome::Error(posted) => posted,
-        }
-    }
-}
-
-impl Posted {
-    /// The value of a request header, found without regard to case.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        find_header(&self.headers, name)
-    }
-
-    /// The body as text; empty if it is not UTF-8.
-    pub fn body_str(&self) -> &str {
-        std::str::from_utf8(&self.body).unwrap_or("")
-    }
-}
-
-impl Stream {
-    /// The value of a trailer, found without regard to case.
-    pub fn trailer(&self, name: &str) -> Option<&str> {
-        find_header(&self.trailers, name)
-    }
-
-    /// The error body a failed stream carried in
-    /// `Lambda-Runtime-Function-Error-Body`, decoded from base64.
-    pub fn error_body(&self) -> Option<String> {
-        let encoded = self.trailer("Lambda-Runtime-Function-Error-Body")?;
-        let bytes = tiny_lambda::protocol::decode_base64(encoded)?;
-        String::from_utf8(bytes).ok()
     }
 }
 
