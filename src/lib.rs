@@ -80,10 +80,11 @@
 //! 2. [`context`]: what Lambda tells a handler, per invocation and per function.
 //! 3. [`error`]: the runtime's faults and the report a failure sends.
 //! 4. [`runtime`]: the loop, init, panics, the after-response hook. Start at
-//!    `Runtime::run_loop`: next, handle, answer through the sink, hook,
-//!    repeat; it is the only loop. In front of it the handler kinds
-//!    (`runtime/handler.rs`), behind it the sinks (`runtime/sink.rs`, and
-//!    `runtime/response_stream.rs` for streams); around it the two modes:
+//!    `Runtime::run_loop`: next, handle, answer, hook, repeat; it is the
+//!    only loop. In front of it the handler kinds (`runtime/handler.rs`),
+//!    behind it where answers go (`runtime/sink.rs`: posted whole, or
+//!    through a streaming kind's sink, and `runtime/response_stream/` for
+//!    streams); around it the two modes:
 //!    `concurrency` (Lambda Managed Instances: the same loop on N threads)
 //!    and `snapstart` (hooks around a snapshot).
 //! 5. `client`: the Runtime API calls, as HTTP requests; it alone knows

@@ -24,15 +24,15 @@ use std::vec::Vec;
 use miniserde::{Deserialize, Serialize, json};
 
 use super::response_stream::ResponseStream;
-use super::sink::{self, Sink};
+use super::sink::{self, MakeSink, Sink, SinkArg};
 use crate::client::Client;
 use crate::context::Context;
 use crate::error::Diagnostic;
 
-/// What the loop calls: the event, its context, and the sink the answer
-/// goes to (which a streaming kind writes into); the body of a buffered
+/// What the loop calls: the event, its context, and the sink a streaming
+/// kind writes into (none for a buffered one); the body of a buffered
 /// answer, or the failure.
-type Call<'a> = dyn FnMut(&[u8], &Context, &mut dyn Sink) -> Result<Vec<u8>, Diagnostic> + 'a;
+type Call<'a> = dyn FnMut(&[u8], &Context, SinkArg<'_>) -> Result<Vec<u8>, Diagnostic> + 'a;
 
 /// A handler of one kind, ready for [`Runtime::serve`](super::Runtime::serve).
 ///
@@ -47,8 +47,9 @@ type Call<'a> = dyn FnMut(&[u8], &Context, &mut dyn Sink) -> Result<Vec<u8>, Dia
 /// ```
 pub struct Handler<'a> {
     call: Box<Call<'a>>,
-    /// Makes the sink for one runtime thread's loop.
-    sink: fn(&Client) -> Box<dyn Sink>,
+    /// Makes the sink for one runtime thread's loop: set by the streaming
+    /// kinds only, since a buffered answer needs none.
+    sink: Option<MakeSink>,
 }
 
 impl<'a> Handler<'a> {
@@ -139,7 +140,7 @@ impl<'a> Handler<'a> {
     ) -> Handler<'a> {
         Handler {
             call: Box::new(move |event, ctx, _| call(event, ctx)),
-            sink: sink::buffered,
+            sink: None,
         }
     }
 
@@ -151,11 +152,11 @@ impl<'a> Handler<'a> {
             call: Box::new(move |event, ctx, sink| {
                 // Set with this kind's own sink, which always has a stream.
                 let out = sink
-                    .stream()
+                    .map(|sink| sink.stream())
                     .ok_or_else(|| Diagnostic::runtime("NoStream", "no response stream".into()))?;
                 call(event, ctx, out).map(|()| Vec::new())
             }),
-            sink: sink::streamed,
+            sink: Some(sink::streamed),
         }
     }
 
@@ -164,14 +165,14 @@ impl<'a> Handler<'a> {
         &mut self,
         event: &[u8],
         ctx: &Context,
-        sink: &mut dyn Sink,
+        sink: SinkArg<'_>,
     ) -> Result<Vec<u8>, Diagnostic> {
         (self.call)(event, ctx, sink)
     }
 
     /// The sink for a loop that talks to the API through `client`.
-    pub(super) fn sink(&self, client: &Client) -> Box<dyn Sink> {
-        (self.sink)(client)
+    pub(super) fn sink(&self, client: &Client) -> Option<Box<dyn Sink>> {
+        self.sink.map(|make| make(client))
     }
 }
 

@@ -2,7 +2,8 @@
 //! after-response hook, and the modes the environment picks.
 //!
 //! Read `Runtime::run_loop` first: next, hand the event to the handler,
-//! answer through the sink, after-response hook, repeat. It is the whole
+//! answer (posted whole, or through a streaming kind's sink), after-response
+//! hook, repeat. It is the whole
 //! protocol in one function, and there is only one: every handler kind goes
 //! through it.
 //!
@@ -10,8 +11,9 @@
 //! - `handler`: the handler kinds ([`Handler::json`], [`Handler::raw`],
 //!   [`Handler::streaming`], and the HTTP adapter's), small adapters that
 //!   turn a user's function into what the loop calls, and pick its sink;
-//! - `sink`: where an answer goes, posted whole after the handler returns;
-//!   `response_stream`: or streamed while it runs ([`ResponseStream`]);
+//! - `sink`: where an answer goes: posted whole after the handler returns,
+//!   or, for a streaming kind, through its sink; `response_stream`: the
+//!   stream it writes while it runs ([`ResponseStream`]);
 //! - the two execution-environment modes, which wrap the loop and so apply
 //!   to every kind: `concurrency` (Lambda Managed Instances: the same loop
 //!   on N threads) and `snapstart` (hooks around a snapshot);
@@ -170,9 +172,9 @@ impl Runtime {
         exit_with(&fault)
     }
 
-    /// The runtime: next, hand the event to the handler, answer through the
-    /// sink (buffered or streamed), after-response hook, repeat. Returns only
-    /// the fault that ends the process.
+    /// The runtime: next, hand the event to the handler, answer (posted
+    /// whole, or through a streaming kind's sink), after-response hook,
+    /// repeat. Returns only the fault that ends the process.
     fn run_loop(&mut self, handler: &mut Handler) -> Error {
         let mut sink = handler.sink(&self.client);
         loop {
@@ -185,26 +187,32 @@ impl Runtime {
                 ctx.request_id.clone(),
                 ctx.invocation_id.clone(),
             ));
-            sink.begin(&ctx);
+            if let Some(sink) = &mut sink {
+                sink.begin(&ctx);
+            }
 
-            let outcome =
-                panic::catch_unwind(AssertUnwindSafe(|| handler.call(&event, &ctx, &mut *sink)));
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                handler.call(&event, &ctx, sink.as_deref_mut())
+            }));
             drop(event);
-            let posted = match outcome {
-                Ok(Ok(body)) => sink.end(&self.client, &ctx, Ok(body)),
+            let answer = match outcome {
+                Ok(Ok(body)) => Some(Ok(body)),
                 Ok(Err(diagnostic)) => {
                     log::error!("invocation failed: {diagnostic}");
-                    sink.end(&self.client, &ctx, Err(diagnostic))
+                    Some(Err(diagnostic))
                 }
                 // The panic hook has reported it already, unless someone
                 // replaced the hook.
                 Err(payload) => match take_phase() {
                     Phase::Invocation(..) => {
-                        let diagnostic = panic_diagnostic(payload_message(&*payload));
-                        sink.end(&self.client, &ctx, Err(diagnostic))
+                        Some(Err(panic_diagnostic(payload_message(&*payload))))
                     }
-                    _ => Ok(()),
+                    _ => None,
                 },
+            };
+            let posted = match answer {
+                Some(answer) => sink::answer(sink.as_deref_mut(), &self.client, &ctx, answer),
+                None => Ok(()),
             };
             if let Some(fault) = self.after_answer(posted, &ctx) {
                 return fault;

@@ -1,8 +1,8 @@
-//! Where an answer goes: the [`Sink`] the loop answers through, and its two
-//! kinds. Buffered posts a handler's whole result to `/response` (or its
-//! failure to `/error`) once it returns; streamed ends the stream the
-//! handler wrote into (`response_stream`), with the error trailers on a
-//! late failure.
+//! Where an answer goes ([`answer`]). A buffered kind's is posted whole once
+//! the handler returns: its result to `/response`, or its failure to
+//! `/error`. A streaming kind answers through its [`Sink`], which ends the
+//! stream the handler wrote into (`response_stream`), with the error
+//! trailers on a late failure.
 
 use std::boxed::Box;
 use std::sync::{Arc, Mutex};
@@ -16,16 +16,15 @@ use crate::context::Context;
 use crate::error::{Diagnostic, Error};
 use crate::protocol;
 
-/// One runtime thread's way of answering, reused invocation after
-/// invocation.
+/// One runtime thread's way of answering a streaming kind, reused
+/// invocation after invocation. A trait object, made only by the streaming
+/// constructors: a bootstrap that never streams links none of it.
 pub(crate) trait Sink {
     /// Start answering `ctx`.
-    fn begin(&mut self, _ctx: &Context) {}
+    fn begin(&mut self, ctx: &Context);
 
-    /// The stream a streaming handler writes into; none when buffered.
-    fn stream(&mut self) -> Option<&mut ResponseStream> {
-        None
-    }
+    /// The stream the handler writes into.
+    fn stream(&mut self) -> &mut ResponseStream;
 
     /// Deliver the answer: the handler's body (empty when it streamed) or
     /// the failure to report.
@@ -37,27 +36,27 @@ pub(crate) trait Sink {
     ) -> Result<(), Error>;
 }
 
-/// Answers posted whole.
-struct Buffered;
+/// Makes a streaming kind's sink for the loop on one runtime thread.
+pub(crate) type MakeSink = fn(&Client) -> Box<dyn Sink>;
 
-impl Sink for Buffered {
-    fn end(
-        &mut self,
-        client: &Client,
-        ctx: &Context,
-        outcome: Result<Vec<u8>, Diagnostic>,
-    ) -> Result<(), Error> {
-        match outcome {
+/// A streaming kind's sink, lent to one call; none for a buffered kind.
+pub(crate) type SinkArg<'s> = Option<&'s mut (dyn Sink + 'static)>;
+
+/// Deliver an answer: through the sink when the kind streams, else posted
+/// whole, the result to `/response` or the failure to `/error`.
+pub(super) fn answer(
+    sink: SinkArg<'_>,
+    client: &Client,
+    ctx: &Context,
+    outcome: Result<Vec<u8>, Diagnostic>,
+) -> Result<(), Error> {
+    match sink {
+        Some(sink) => sink.end(client, ctx, outcome),
+        None => match outcome {
             Ok(body) => client.post(&protocol::response(ctx, &body)),
             Err(diagnostic) => client.post(&protocol::error(ctx, &diagnostic)),
-        }
+        },
     }
-}
-
-/// The sink of every buffered kind.
-#[inline]
-pub(super) fn buffered(_client: &Client) -> Box<dyn Sink> {
-    Box::new(Buffered)
 }
 
 /// The sink of every streaming kind: one stream, reused invocation after
@@ -82,8 +81,8 @@ impl Sink for Streamed {
         set_stream(Some(Arc::clone(&self.state)));
     }
 
-    fn stream(&mut self) -> Option<&mut ResponseStream> {
-        Some(&mut self.writer)
+    fn stream(&mut self) -> &mut ResponseStream {
+        &mut self.writer
     }
 
     /// End the stream, with the error trailers on a failure; a failure
