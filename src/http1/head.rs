@@ -40,47 +40,81 @@ impl Head {
     }
 }
 
-/// Reads a start line into the parser.
-type StartLine = fn(&mut HeadParser, &str) -> Result<(), Error>;
+/// What a head starts with, read by [`HeadParser`]: a type, so that each
+/// parser is compiled for its own start line and a client links no
+/// request-line parser, nor a server a status-line one.
+pub trait StartLine {
+    /// What the start line reads as.
+    type Line;
+    /// Whether the head is an answer's, whose HTTP/1.0 framing rule applies.
+    const ANSWER: bool;
+    /// Read the start line, its version into `head`.
+    fn read(line: &str, head: &mut Head) -> Result<Self::Line, Error>;
+}
+
+/// An answer's status line; its code goes into [`Head::status`].
+#[derive(Debug)]
+pub struct StatusLine;
+
+impl StartLine for StatusLine {
+    type Line = ();
+    const ANSWER: bool = true;
+    fn read(line: &str, head: &mut Head) -> Result<(), Error> {
+        let (status, http10) =
+            parse_status_line(line).ok_or(Error::Malformed("malformed status line"))?;
+        head.status = status;
+        head.http10 = http10;
+        Ok(())
+    }
+}
+
+impl StartLine for RequestLine {
+    type Line = RequestLine;
+    const ANSWER: bool = false;
+    fn read(line: &str, head: &mut Head) -> Result<RequestLine, Error> {
+        let request = parse_request_line(line).ok_or(Error::Malformed("malformed request line"))?;
+        head.http10 = request.http10;
+        Ok(request)
+    }
+}
 
 /// A head parsed line by line as it arrives, all of it charged against one
 /// [`MAX_HEAD_BYTES`] budget: the reader never holds more than a line, and a
 /// peer that sends an endless head is refused at the budget.
 #[derive(Debug)]
-pub struct HeadParser {
-    /// Reads the start line while it is still to come: a status line or a
-    /// request line (a function, so that a client links no request-line
-    /// parser, nor a server a status-line one); none for trailers.
-    start: Option<StartLine>,
-    /// An answer's head, whose HTTP/1.0 framing rule applies.
-    answer: bool,
+pub struct HeadParser<S: StartLine> {
+    /// The start line once read; `Some` from the outset for trailers.
+    start: Option<S::Line>,
     left: usize,
-    request: Option<RequestLine>,
     head: Head,
 }
 
-impl HeadParser {
+impl HeadParser<StatusLine> {
     /// For an answer: a status line, then fields.
-    pub fn response() -> HeadParser {
-        HeadParser::new(Some(status_start), true)
+    pub fn response() -> HeadParser<StatusLine> {
+        HeadParser::new(None)
     }
 
+    /// For the trailers of a chunked body: fields only, as if the start
+    /// line were past (the same parser type as an answer's, so that a
+    /// client compiles one).
+    pub fn trailers() -> HeadParser<StatusLine> {
+        HeadParser::new(Some(()))
+    }
+}
+
+impl HeadParser<RequestLine> {
     /// For a request: a request line, then fields.
-    pub fn request() -> HeadParser {
-        HeadParser::new(Some(request_start), false)
+    pub fn request() -> HeadParser<RequestLine> {
+        HeadParser::new(None)
     }
+}
 
-    /// For the trailers of a chunked body: fields only.
-    pub fn trailers() -> HeadParser {
-        HeadParser::new(None, false)
-    }
-
-    fn new(start: Option<StartLine>, answer: bool) -> HeadParser {
+impl<S: StartLine> HeadParser<S> {
+    fn new(start: Option<S::Line>) -> HeadParser<S> {
         HeadParser {
             start,
-            answer,
             left: MAX_HEAD_BYTES,
-            request: None,
             head: Head::default(),
         }
     }
@@ -102,15 +136,15 @@ impl HeadParser {
         let line = super::without_line_end(line).ok_or(Error::Malformed("head cut short"))?;
         let line =
             core::str::from_utf8(line).map_err(|_| Error::Malformed("header is not UTF-8"))?;
-        if let Some(start) = self.start.take() {
-            start(self, line)?;
+        if self.start.is_none() {
+            self.start = Some(S::read(line, &mut self.head)?);
             return Ok(false);
         }
         if line.is_empty() {
             // RFC 9112 §6.1: framing that HTTP/1.0 does not have is faulty
             // framing. Decoding chunks here gave one body and ureq (which
             // reads on to the close) another.
-            if self.answer && self.head.http10 && self.head.header("Transfer-Encoding").is_some() {
+            if S::ANSWER && self.head.http10 && self.head.header("Transfer-Encoding").is_some() {
                 return Err(Error::Malformed("Transfer-Encoding in an HTTP/1.0 answer"));
             }
             return Ok(true);
@@ -122,13 +156,13 @@ impl HeadParser {
         Ok(false)
     }
 
-    /// The request line (for a request) and the head.
-    pub fn finish(self) -> (Option<RequestLine>, Head) {
-        (self.request, self.head)
+    /// The start line (none if the head ended before it) and the head.
+    pub fn finish(self) -> (Option<S::Line>, Head) {
+        (self.start, self.head)
     }
 
     /// Feed a whole head's bytes, line by line, and finish.
-    fn parse_all(mut self, bytes: &[u8]) -> Result<(Option<RequestLine>, Head), Error> {
+    fn parse_all(mut self, bytes: &[u8]) -> Result<(Option<S::Line>, Head), Error> {
         for line in bytes.split_inclusive(|b| *b == b'\n') {
             if self.line(line)? {
                 return Ok(self.finish());
@@ -136,23 +170,6 @@ impl HeadParser {
         }
         Err(Error::Malformed("head cut short"))
     }
-}
-
-/// An answer's start line.
-fn status_start(parser: &mut HeadParser, line: &str) -> Result<(), Error> {
-    let (status, http10) =
-        parse_status_line(line).ok_or(Error::Malformed("malformed status line"))?;
-    parser.head.status = status;
-    parser.head.http10 = http10;
-    Ok(())
-}
-
-/// A request's start line.
-fn request_start(parser: &mut HeadParser, line: &str) -> Result<(), Error> {
-    let request = parse_request_line(line).ok_or(Error::Malformed("malformed request line"))?;
-    parser.head.http10 = request.http10;
-    parser.request = Some(request);
-    Ok(())
 }
 
 /// A request line: method, target, version.

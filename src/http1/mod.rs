@@ -27,8 +27,8 @@ pub mod read;
 
 pub use chunked::{chunk_frame, chunk_size_line, last_chunk, parse_chunk_size};
 pub use head::{
-    Head, HeadParser, RequestLine, parse_header_line, parse_request_line, parse_status_line,
-    write_request_head, write_response_head,
+    Head, HeadParser, RequestLine, StartLine, StatusLine, parse_header_line, parse_request_line,
+    parse_status_line, write_request_head, write_response_head,
 };
 
 /// Heads larger than this are refused, on either side: the Runtime API sends

@@ -12,7 +12,8 @@ use std::string::String;
 use std::vec::Vec;
 
 use super::{
-    Error, Framing, Head, HeadParser, MAX_BODY_BYTES, MAX_HEAD_BYTES, RequestLine, framing,
+    Error, Framing, Head, HeadParser, MAX_BODY_BYTES, MAX_HEAD_BYTES, RequestLine, StartLine,
+    framing,
 };
 
 /// One piece of a chunked body.
@@ -134,7 +135,10 @@ fn read_chunk_into(
 /// the peer closed before any byte. The reader never takes more than the
 /// parser's budget allows (and one byte, to tell a line too long).
 #[inline]
-fn read_head(reader: &mut impl BufRead, mut parser: HeadParser) -> io::Result<Option<HeadParser>> {
+fn read_head<S: StartLine>(
+    reader: &mut impl BufRead,
+    mut parser: HeadParser<S>,
+) -> io::Result<Option<HeadParser<S>>> {
     let mut line = Vec::new();
     loop {
         line.clear();
