@@ -10,6 +10,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Command;
+use std::sync::Mutex;
 use std::thread;
 
 use common::Bootstrap;
@@ -152,7 +153,13 @@ struct State {
     messages: Vec<String>,
 }
 
+/// One dump at a time: a dump receives every queued message (hidden from
+/// other receivers until it releases them), so two tests dumping at once
+/// would each miss the other's messages.
+static DUMPING: Mutex<()> = Mutex::new(());
+
 fn dump(m: &Moto) -> State {
+    let _one_at_a_time = DUMPING.lock().unwrap_or_else(|e| e.into_inner());
     let script = format!("{}/tests/aws/moto_harness.py", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new("python3")
         .args([
