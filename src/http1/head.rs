@@ -42,7 +42,7 @@ impl Head {
 
 /// What a head starts with, read by [`HeadParser`]: a type, so that each
 /// parser is compiled for its own start line and a client links no
-/// request-line parser, nor a server a status-line one.
+/// request-line parser.
 pub trait StartLine {
     /// What the start line reads as.
     type Line;
