@@ -509,3 +509,24 @@ pub(crate) fn epoch_ms() -> u128 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())
 }
+
+/// The Gregorian date (year, month, day) of a day counted from 1970-01-01,
+/// by shifting the year to start in March so that the leap day comes last.
+/// The mock dates its telemetry records with it, and the `tiny-lambda`
+/// command its log stream names.
+pub fn civil_date(days: u64) -> (u64, u64, u64) {
+    let days = days + 719_468;
+    let era = days / 146_097;
+    let day_of_era = days % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    (year_of_era + era * 400 + u64::from(month <= 2), month, day)
+}

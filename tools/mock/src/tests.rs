@@ -563,3 +563,10 @@ fn a_stream_over_the_limit_gets_413_and_is_closed() {
         "abcdef"
     );
 }
+
+#[test]
+fn knows_the_calendar() {
+    assert_eq!(civil_date(0), (1970, 1, 1));
+    assert_eq!(civil_date(11_016), (2000, 2, 29));
+    assert_eq!(civil_date(20_415), (2025, 11, 23));
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use miniserde::json;
 
 use super::{Kind, Telemetry};
-use crate::{DEFAULT_FUNCTION_ARN, LogSource, State};
+use crate::{DEFAULT_FUNCTION_ARN, LogSource, State, civil_date};
 
 /// The function's name, from the default ARN.
 pub(crate) fn function_name() -> &'static str {
@@ -177,25 +177,6 @@ fn iso8601(seconds: u64, millis: u32) -> String {
         time % 3_600 / 60,
         time % 60
     )
-}
-
-/// The Gregorian date of a day counted from 1970-01-01, by shifting the
-/// year to start in March so that the leap day comes last.
-fn civil_date(days: u64) -> (u64, u64, u64) {
-    let days = days + 719_468;
-    let era = days / 146_097;
-    let day_of_era = days % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    (year_of_era + era * 400 + u64::from(month <= 2), month, day)
 }
 
 #[cfg(test)]
