@@ -3,9 +3,8 @@
 //!
 //! Read `Runtime::run_loop` first: next, hand the event to the handler,
 //! answer (posted whole, or through a streaming kind's sink), after-response
-//! hook, repeat. It is the whole
-//! protocol in one function, and there is only one: every handler kind goes
-//! through it.
+//! hook, repeat. It is the whole protocol in one function, and there is only
+//! one: every handler kind goes through it.
 //!
 //! Beside it:
 //! - `handler`: the handler kinds ([`Handler::json`], [`Handler::raw`],
